@@ -1,0 +1,331 @@
+"""Interactions: a frame of (user, item[, rating][, timestamp]) rows plus id vocabularies.
+
+Raw ids may be integers or strings. A :class:`Vocabulary` maps them to contiguous indices
+``1..n``; index ``0`` is reserved for ids the vocabulary does not know, which is the row every
+zoo model keeps for its documented unknown-id fallback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from embedzoo.errors import DataError
+
+USER, ITEM, RATING, TIMESTAMP = "user", "item", "rating", "timestamp"
+UNKNOWN_INDEX = 0
+
+
+def _as_id_array(values, what: str = "ids") -> np.ndarray:
+    """Return ``values`` as an int64 array when they are integral, else as str objects."""
+    arr = np.asarray(values.to_numpy() if isinstance(values, pd.Series | pd.Index) else values)
+    if arr.dtype.kind in "iu":
+        return arr.astype(np.int64)
+    if arr.dtype.kind == "b":
+        raise DataError(f"{what} must be integers or strings, got booleans")
+    if arr.dtype.kind == "f":
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            raise DataError(f"{what}: missing or non-finite id at row {int(np.flatnonzero(bad)[0])}")
+        if np.all(arr == np.round(arr)):
+            return arr.astype(np.int64)
+        raise DataError(f"{what}: non-integer numeric id {arr[arr != np.round(arr)][0]!r}")
+    out = np.empty(len(arr), dtype=object)
+    for i, v in enumerate(arr):
+        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+            raise DataError(f"{what}: missing id at row {i}")
+        out[i] = str(v)
+    return out
+
+
+class Vocabulary:
+    """A mapping between raw ids (ints or strings) and indices ``1..n`` (0 = unknown).
+
+    Args:
+        ids: the known raw ids, unique, in index order (``ids[0]`` gets index 1).
+
+    Example:
+        >>> from embedzoo.datasets import Vocabulary
+        >>> v = Vocabulary([10, 20, 30])
+        >>> v.lookup([20, 99]).tolist()
+        [2, 0]
+    """
+
+    def __init__(self, ids: Sequence | np.ndarray):
+        arr = _as_id_array(ids, "vocabulary")
+        self._index = pd.Index(arr)
+        if not self._index.is_unique:
+            dup = self._index[self._index.duplicated()][0]
+            raise DataError(f"vocabulary: duplicate id {dup!r}")
+        self.ids = arr
+
+    @classmethod
+    def from_values(cls, values) -> Vocabulary:
+        """Builds a vocabulary of the distinct values, sorted."""
+        arr = _as_id_array(values)
+        return cls(np.unique(arr) if arr.dtype != object else np.array(sorted(set(arr)), dtype=object))
+
+    @property
+    def dtype(self) -> str:
+        """``"int64"`` or ``"string"``: the type raw ids have at serving time."""
+        return "int64" if self.ids.dtype.kind in "iu" else "string"
+
+    @property
+    def size(self) -> int:
+        """Rows an embedding table needs: known ids plus the unknown slot."""
+        return len(self.ids) + 1
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __contains__(self, raw_id) -> bool:
+        return self.lookup([raw_id])[0] != UNKNOWN_INDEX
+
+    def __eq__(self, other) -> bool:
+        return (
+            isinstance(other, Vocabulary)
+            and self.dtype == other.dtype
+            and len(self) == len(other)
+            and bool(np.all(self.ids == other.ids))
+        )
+
+    def __repr__(self) -> str:
+        head = ", ".join(map(repr, self.ids[:3].tolist()))
+        return f"Vocabulary({len(self)} {self.dtype} ids: {head}{', ...' if len(self) > 3 else ''})"
+
+    def coerce(self, raw_ids) -> np.ndarray:
+        """Converts raw ids to this vocabulary's type; a type mismatch raises DataError."""
+        arr = np.asarray(raw_ids)
+        if arr.ndim == 0:
+            arr = arr.reshape(1)
+        if self.dtype == "int64":
+            if arr.dtype.kind in "iu":
+                return arr.astype(np.int64)
+            if arr.dtype.kind == "f":
+                return _as_id_array(arr)
+            if arr.dtype.kind in "OUS":
+                out = np.empty(len(arr), dtype=np.int64)
+                for n, v in enumerate(arr.tolist()):
+                    try:
+                        out[n] = int(v.decode() if isinstance(v, bytes) else v)
+                    except (TypeError, ValueError):
+                        raise DataError(
+                            f"id {v!r} is not an integer, but this vocabulary holds integer ids"
+                        ) from None
+                return out
+            raise DataError(f"ids of type {arr.dtype} do not match this vocabulary's integer ids")
+        return np.array([str(v) for v in arr.tolist()], dtype=object)
+
+    def lookup(self, raw_ids) -> np.ndarray:
+        """Raw ids → int32 indices; ids not in the vocabulary map to 0."""
+        arr = self.coerce(raw_ids)
+        idx = self._index.get_indexer(arr)
+        return (idx + 1).astype(np.int32)  # get_indexer gives -1 for unknown → 0
+
+    def ids_of(self, indices) -> np.ndarray:
+        """Indices → raw ids (index 0 is not a raw id and raises)."""
+        indices = np.asarray(indices)
+        if np.any(indices < 1) or np.any(indices > len(self)):
+            raise DataError(f"indices must lie in 1..{len(self)}")
+        return self.ids[indices - 1]
+
+    def extend(self, raw_ids) -> Vocabulary:
+        """Returns a vocabulary with the new ids appended; known ids keep their index."""
+        arr = self.coerce(np.asarray(list(raw_ids) if not isinstance(raw_ids, np.ndarray) else raw_ids))
+        new = pd.unique(arr[self._index.get_indexer(arr) < 0])
+        if len(new) == 0:
+            return self
+        if self.dtype == "int64":
+            new = np.sort(new)
+        else:
+            new = np.array(sorted(new), dtype=object)
+        return Vocabulary(np.concatenate([self.ids, new]))
+
+    def to_list(self) -> list:
+        """Plain Python list of raw ids (for configs and JSON)."""
+        return self.ids.tolist()
+
+
+@dataclass
+class Interactions:
+    """User-item interactions with their vocabularies and optional metadata.
+
+    ``frame`` has the canonical columns ``user``, ``item`` and, when known, ``rating`` and
+    ``timestamp``. ``users`` and ``items`` are built from the frame (sorted distinct ids) unless
+    given. ``item_metadata`` / ``user_metadata`` are frames indexed by raw id (e.g. ``title``).
+
+    Example:
+        >>> import pandas as pd
+        >>> from embedzoo.datasets import Interactions
+        >>> df = pd.DataFrame({"u": [1, 1, 2], "i": ["a", "b", "a"], "r": [5.0, 3.0, 4.0]})
+        >>> data = Interactions.from_frame(df, user_col="u", item_col="i", rating_col="r")
+        >>> len(data), len(data.users), len(data.items)
+        (3, 2, 2)
+    """
+
+    frame: pd.DataFrame
+    users: Vocabulary | None = None
+    items: Vocabulary | None = None
+    item_metadata: pd.DataFrame | None = None
+    user_metadata: pd.DataFrame | None = None
+    source: str | None = None
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self):
+        for col in (USER, ITEM):
+            if col not in self.frame.columns:
+                raise DataError(f"{self._where()}: missing column {col!r}")
+        if self.users is None:
+            self.users = Vocabulary.from_values(self.frame[USER]) if len(self.frame) else Vocabulary([])
+        if self.items is None:
+            self.items = Vocabulary.from_values(self.frame[ITEM]) if len(self.frame) else Vocabulary([])
+
+    def _where(self) -> str:
+        return self.source or "interactions"
+
+    # -- builders ------------------------------------------------------------------------
+    @classmethod
+    def from_frame(
+        cls,
+        df: pd.DataFrame,
+        user_col: str = USER,
+        item_col: str = ITEM,
+        rating_col: str | None = RATING,
+        timestamp_col: str | None = TIMESTAMP,
+        item_metadata: pd.DataFrame | None = None,
+        user_metadata: pd.DataFrame | None = None,
+        source: str | None = None,
+        require_rating: bool = False,
+        allow_empty: bool = False,
+    ) -> Interactions:
+        """Validates and canonicalises a DataFrame.
+
+        Args:
+            df: the raw frame.
+            user_col, item_col: id columns (required).
+            rating_col, timestamp_col: optional columns; used when present (``None`` skips).
+            item_metadata, user_metadata: frames indexed by raw id.
+            source: a name for error messages (usually the file path).
+            require_rating: raise if there is no rating column.
+            allow_empty: accept a frame with no rows.
+
+        Raises:
+            DataError: naming ``source`` and the column or row that is wrong.
+        """
+        where = source or "DataFrame"
+        missing = [c for c in (user_col, item_col) if c not in df.columns]
+        if require_rating and (rating_col is None or rating_col not in df.columns):
+            missing.append(rating_col or "rating")
+        if missing:
+            raise DataError(f"{where}: missing column(s) {missing}; columns are {list(df.columns)}")
+        if len(df) == 0 and not allow_empty:
+            raise DataError(f"{where}: no rows")
+        out = pd.DataFrame(index=pd.RangeIndex(len(df)))
+        for name, col in ((USER, user_col), (ITEM, item_col)):
+            try:
+                out[name] = _as_id_array(df[col], f"{where}: column {col!r}")
+            except DataError as e:
+                raise DataError(str(e)) from None
+        if rating_col is not None and rating_col in df.columns:
+            out[RATING] = _numeric_column(df[rating_col], where, rating_col).astype(np.float32)
+        if timestamp_col is not None and timestamp_col in df.columns:
+            out[TIMESTAMP] = _numeric_column(df[timestamp_col], where, timestamp_col).astype(np.int64)
+        return cls(out, item_metadata=item_metadata, user_metadata=user_metadata, source=source)
+
+    @classmethod
+    def from_csv(cls, path, sep: str = ",", **kwargs) -> Interactions:
+        """Reads a CSV (or TSV with ``sep="\\t"``); keyword arguments go to :meth:`from_frame`."""
+        try:
+            df = pd.read_csv(path, sep=sep)
+        except (OSError, pd.errors.ParserError, UnicodeDecodeError) as e:
+            raise DataError(f"{path}: cannot read as CSV: {e}") from e
+        return cls.from_frame(df, source=str(path), **kwargs)
+
+    @classmethod
+    def from_parquet(cls, path, **kwargs) -> Interactions:
+        """Reads a Parquet file; keyword arguments go to :meth:`from_frame`."""
+        try:
+            df = pd.read_parquet(path)
+        except Exception as e:  # pyarrow raises several unrelated types for bad files
+            raise DataError(f"{path}: cannot read as Parquet: {e}") from e
+        return cls.from_frame(df, source=str(path), **kwargs)
+
+    # -- views ---------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    @property
+    def has_ratings(self) -> bool:
+        return RATING in self.frame.columns
+
+    @property
+    def has_timestamps(self) -> bool:
+        return TIMESTAMP in self.frame.columns
+
+    @property
+    def user_index(self) -> np.ndarray:
+        """int32 indices of each row's user in ``self.users``."""
+        if "u" not in self._cache:
+            self._cache["u"] = self.users.lookup(self.frame[USER].to_numpy())
+        return self._cache["u"]
+
+    @property
+    def item_index(self) -> np.ndarray:
+        """int32 indices of each row's item in ``self.items``."""
+        if "i" not in self._cache:
+            self._cache["i"] = self.items.lookup(self.frame[ITEM].to_numpy())
+        return self._cache["i"]
+
+    @property
+    def ratings(self) -> np.ndarray:
+        if not self.has_ratings:
+            raise DataError(f"{self._where()}: no rating column (explicit-feedback models need one)")
+        return self.frame[RATING].to_numpy(np.float32)
+
+    def subset(self, rows, keep_vocabularies: bool = False) -> Interactions:
+        """Rows by position (array of ints or boolean mask).
+
+        Args:
+            rows: positions or a boolean mask.
+            keep_vocabularies: keep this object's vocabularies; by default they are rebuilt from
+                the kept rows, so a model built on a training split knows only training ids.
+        """
+        frame = self.frame.iloc[np.asarray(rows)].reset_index(drop=True)
+        return Interactions(
+            frame,
+            users=self.users if keep_vocabularies else None,
+            items=self.items if keep_vocabularies else None,
+            item_metadata=self.item_metadata,
+            user_metadata=self.user_metadata,
+            source=self.source,
+        )
+
+    def item_titles(self, raw_ids: Iterable) -> list:
+        """Titles for raw item ids when metadata has a ``title`` column, else the ids as str."""
+        raw_ids = list(raw_ids)
+        if self.item_metadata is None or "title" not in self.item_metadata.columns:
+            return [str(i) for i in raw_ids]
+        titles = self.item_metadata["title"]
+        return [str(titles.get(i, i)) for i in raw_ids]
+
+    def __repr__(self) -> str:
+        cols = ", ".join(self.frame.columns)
+        return (
+            f"Interactions({len(self)} rows [{cols}], {len(self.users)} users, "
+            f"{len(self.items)} items{', from ' + self.source if self.source else ''})"
+        )
+
+
+def _numeric_column(series: pd.Series, where: str, col: str) -> np.ndarray:
+    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"{where}: column {col!r} row {row}: value {series.iloc[row]!r} is not a finite number"
+            f" ({int(bad.sum())} bad row(s) in all)"
+        )
+    return values

@@ -1,0 +1,24 @@
+"""The exceptions embedzoo raises for bad input.
+
+Each is a ``ValueError`` (or ``KeyError``) subclass so that generic handlers keep working, and
+each message names the file, row, id or key that is wrong.
+"""
+
+
+class DataError(ValueError):
+    """Input data is malformed: missing columns, bad values, empty after filtering, bad file."""
+
+
+class ChecksumError(DataError):
+    """A downloaded or cached file does not match its expected sha256."""
+
+
+class ConfigError(ValueError):
+    """A model or training configuration is invalid (unknown key, bad value)."""
+
+
+class UnknownModelError(KeyError):
+    """No model is registered under the requested name."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable.
+        return str(self.args[0]) if self.args else ""

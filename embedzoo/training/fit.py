@@ -1,0 +1,139 @@
+"""``fit``: train any zoo model on Interactions with fast, seeded defaults.
+
+Keras ``Model.fit`` does the work (progress bar, callbacks, ``tf.distribute``); this function
+chooses the pipeline the model names, the row-wise optimizer, ``steps_per_execution`` and the
+callbacks (TensorBoard, checkpoints with resume, early stopping, NaN guard).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from embedzoo.datasets.interactions import Interactions
+from embedzoo.errors import ConfigError, DataError
+from embedzoo.training import optimizers, pipelines
+from embedzoo.training.callbacks import EpochTimer
+
+#: Execution defaults measured fast on 2 CPU cores (see benchmarks/): several steps per
+#: graph call amortise the Python overhead. XLA stays off: ``tf.unique`` and sparse
+#: scatters in the row-wise update are slower under XLA on CPU than without it.
+STEPS_PER_EXECUTION = 16
+JIT_COMPILE = False
+
+
+def set_seed(seed: int) -> None:
+    """Seeds Python, NumPy and TensorFlow (Keras' global generator)."""
+    keras.utils.set_random_seed(int(seed))
+
+
+def compile_model(
+    model: keras.Model,
+    optimizer=None,
+    learning_rate: float | None = None,
+    steps_per_execution: int | None = None,
+    jit_compile: bool | None = None,
+) -> keras.Model:
+    """Compiles ``model`` with its own loss and metrics and a row-wise optimizer."""
+    defaults = model.fit_defaults
+    opt = optimizers.get(
+        optimizer or defaults.get("optimizer", "adam"),
+        learning_rate if learning_rate is not None else defaults.get("learning_rate"),
+    )
+    model.compile(
+        optimizer=opt,
+        loss=model.training_loss(),
+        metrics=model.training_metrics(),
+        steps_per_execution=steps_per_execution or STEPS_PER_EXECUTION,
+        jit_compile=JIT_COMPILE if jit_compile is None else jit_compile,
+    )
+    return model
+
+
+def fit(
+    model: keras.Model,
+    train: Interactions,
+    validation: Interactions | None = None,
+    *,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    optimizer=None,
+    learning_rate: float | None = None,
+    seed: int = 0,
+    verbose="auto",
+    log_dir=None,
+    checkpoint_dir=None,
+    early_stopping: int | None = None,
+    steps_per_execution: int | None = None,
+    jit_compile: bool | None = None,
+    callbacks=(),
+) -> keras.callbacks.History:
+    """Trains ``model`` on ``train``; returns the Keras ``History``.
+
+    Args:
+        model: a zoo model (built with ``zoo.build``).
+        train: training interactions.
+        validation: optional held-out interactions (validation loss/metrics every epoch).
+        epochs, batch_size, optimizer, learning_rate: default to ``model.fit_defaults``.
+        seed: seeds weights' RNG users and the per-epoch shuffles; the same seed on CPU gives
+            the same weights.
+        verbose: Keras progress bar setting ("auto", 0, 1, 2).
+        log_dir: write TensorBoard logs there.
+        checkpoint_dir: back up the training state there at each epoch end; a later call with
+            the same directory resumes from the last finished epoch (Keras BackupAndRestore).
+        early_stopping: patience in epochs on ``val_loss`` (needs ``validation``); the best
+            weights are restored.
+        steps_per_execution, jit_compile: execution settings (see module constants).
+        callbacks: more Keras callbacks.
+
+    Example:
+        >>> from embedzoo import datasets, training, zoo
+        >>> data = datasets.load_ml100k()                             # doctest: +SKIP
+        >>> train, test = datasets.random_split(data, 0.2, seed=42)   # doctest: +SKIP
+        >>> model = zoo.build("dot_bias_mf", train)                   # doctest: +SKIP
+        >>> training.fit(model, train, validation=test)               # doctest: +SKIP
+    """
+    if len(train) == 0:
+        raise DataError("cannot fit on empty training data")
+    defaults = model.fit_defaults
+    epochs = int(epochs if epochs is not None else defaults.get("epochs", 10))
+    batch_size = int(batch_size if batch_size is not None else defaults.get("batch_size", 1024))
+    if epochs < 1 or batch_size < 1:
+        raise ConfigError(f"epochs and batch_size must be >= 1, got {epochs} and {batch_size}")
+    if early_stopping and validation is None:
+        raise ConfigError("early_stopping needs validation data")
+    set_seed(seed)
+    model.remember(train)
+    with model.distribute_strategy.scope():
+        if optimizer is not None or learning_rate is not None or not model.compiled:
+            compile_model(model, optimizer, learning_rate, steps_per_execution, jit_compile)
+        train_ds = pipelines.training_dataset(model, train, batch_size, seed=seed)
+        val_ds = None
+        if validation is not None:
+            val_ds = pipelines.evaluation_dataset(model, validation, batch_size=max(batch_size, 65536))
+    cbs = [keras.callbacks.TerminateOnNaN(), EpochTimer(), *callbacks]
+    if log_dir is not None:
+        cbs.append(keras.callbacks.TensorBoard(log_dir=os.fspath(log_dir)))
+    if checkpoint_dir is not None:
+        Path(checkpoint_dir).mkdir(parents=True, exist_ok=True)
+        cbs.append(keras.callbacks.BackupAndRestore(os.fspath(checkpoint_dir), delete_checkpoint=False))
+    if early_stopping:
+        cbs.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=int(early_stopping), restore_best_weights=True
+            )
+        )
+    history = model.fit(
+        train_ds, validation_data=val_ds, epochs=epochs, callbacks=cbs, verbose=verbose
+    )
+    if model.stop_training and any(isinstance(c, keras.callbacks.TerminateOnNaN) for c in cbs):
+        losses = history.history.get("loss", [])
+        if losses and not all(tf.math.is_finite(loss) for loss in losses):
+            raise FloatingPointError(
+                f"training of {model.name} stopped: the loss became NaN/inf at epoch {len(losses)};"
+                " lower the learning rate or raise the regularisation"
+            )
+    return history

@@ -1,0 +1,125 @@
+"""``embedding_nn``: user and item embeddings concatenated → MLP → sigmoid y-range.
+
+fastai's ``use_nn`` collaborative-filtering model. The embeddings are row-wise trained tables
+(O(batch) updates); the MLP is dense. Unknown ids use the zero row, so their score is the MLP's
+answer for an all-zero user (or item) embedding.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from embedzoo.errors import ConfigError
+from embedzoo.zoo.base import ZooModel
+from embedzoo.zoo.dot_bias_mf import check_y_range, squash
+from embedzoo.zoo.layers import Embedding
+from embedzoo.zoo.registry import register
+
+
+def default_embedding_size(n: int) -> int:
+    """fastai's rule of thumb: min(600, round(1.6 · n^0.56))."""
+    return int(min(600, round(1.6 * n**0.56)))
+
+
+@register("embedding_nn")
+class EmbeddingNN(ZooModel):
+    """Embeddings → MLP rating model.
+
+    Args:
+        user_vocabulary, item_vocabulary: raw ids (see ``ZooModel``).
+        user_embedding_size, item_embedding_size: widths; ``None`` uses fastai's rule.
+        hidden_layers: widths of the MLP's hidden layers.
+        dropout: dropout after each hidden layer (a float for all, or one per layer).
+        embedding_dropout: dropout on the concatenated embeddings.
+        y_range: ``(low, high)`` of the sigmoid output, or ``None``.
+        l2: penalty on the squared norm of the embedding rows used in a batch.
+
+    Example:
+        >>> from embedzoo import zoo
+        >>> model = zoo.build("embedding_nn", train, hidden_layers=[128, 64])  # doctest: +SKIP
+    """
+
+    fit_defaults = {"epochs": 10, "batch_size": 1024, "optimizer": "adam", "learning_rate": 3e-3}
+
+    def __init__(
+        self,
+        user_vocabulary,
+        item_vocabulary,
+        user_embedding_size: int | None = None,
+        item_embedding_size: int | None = None,
+        hidden_layers=(256, 128),
+        dropout=0.2,
+        embedding_dropout: float = 0.0,
+        y_range=(0.0, 5.5),
+        l2: float = 0.0,
+        **kwargs,
+    ):
+        super().__init__(user_vocabulary, item_vocabulary, **kwargs)
+        widths = [int(w) for w in hidden_layers]
+        if not widths or min(widths) < 1:
+            raise ConfigError(f"hidden_layers must be positive widths, got {hidden_layers!r}")
+        drops = list(dropout) if isinstance(dropout, list | tuple) else [dropout] * len(widths)
+        if len(drops) != len(widths):
+            raise ConfigError(f"dropout has {len(drops)} values for {len(widths)} hidden layers")
+        self.hidden_layers = tuple(widths)
+        self.dropout = [float(d) for d in drops]
+        self.user_embedding_size = int(user_embedding_size or default_embedding_size(self.users.size))
+        self.item_embedding_size = int(item_embedding_size or default_embedding_size(self.items.size))
+        self.embedding_dropout = float(embedding_dropout)
+        self.y_range = check_y_range(y_range)
+        self.l2 = float(l2)
+        init = keras.initializers.RandomNormal(stddev=0.01)
+        self.user_embedding = Embedding(self.users.size, self.user_embedding_size, init, name="user_embedding")
+        self.item_embedding = Embedding(self.items.size, self.item_embedding_size, init, name="item_embedding")
+        self.user_embedding.build()
+        self.item_embedding.build()
+        self.input_dropout = keras.layers.Dropout(self.embedding_dropout)
+        self.dense_layers, self.dropout_layers = [], []
+        width = self.user_embedding_size + self.item_embedding_size
+        for i, (units, rate) in enumerate(zip(widths, self.dropout, strict=True)):
+            dense = keras.layers.Dense(units, activation="relu", name=f"dense_{i}")
+            dense.build((None, width))
+            width = units
+            self.dense_layers.append(dense)
+            self.dropout_layers.append(keras.layers.Dropout(rate))
+        self.head = keras.layers.Dense(1, name="head")
+        self.head.build((None, width))
+        self.built = True
+
+    def model_config(self) -> dict:
+        return {
+            "user_embedding_size": self.user_embedding_size,
+            "item_embedding_size": self.item_embedding_size,
+            "hidden_layers": list(self.hidden_layers),
+            "dropout": self.dropout,
+            "embedding_dropout": self.embedding_dropout,
+            "y_range": list(self.y_range) if self.y_range else None,
+            "l2": self.l2,
+        }
+
+    def call(self, inputs, training=False):
+        u = self.user_embedding(inputs["user"])
+        v = self.item_embedding(inputs["item"])
+        if training and self.l2:
+            self.add_loss(self.l2 * tf.reduce_mean(tf.reduce_sum(u * u, -1) + tf.reduce_sum(v * v, -1)))
+        x = self.input_dropout(tf.concat([u, v], axis=-1), training=training)
+        for dense, drop in zip(self.dense_layers, self.dropout_layers, strict=True):
+            x = drop(dense(x), training=training)
+        return squash(self.head(x)[:, 0], self.y_range)
+
+    def all_item_scores(self, user_index):
+        # The first layer is linear in [u, v]: compute its item half once for all items.
+        first = self.dense_layers[0]
+        kernel = first.kernel
+        u = self.user_embedding(user_index)
+        items = self.item_embedding.embeddings.value
+        user_part = tf.matmul(u, kernel[: self.user_embedding_size])
+        item_part = tf.matmul(items, kernel[self.user_embedding_size :]) + first.bias
+        x = tf.nn.relu(user_part[:, None, :] + item_part[None, :, :])  # [batch, items, units]
+        for dense in self.dense_layers[1:]:
+            x = dense(x)
+        return squash(self.head(x)[..., 0], self.y_range)
+
+    def item_vectors(self):
+        return self.item_embedding.embeddings.value

@@ -1,0 +1,117 @@
+"""Export zoo models as SavedModels in TF Serving's layout: ``<base>/<name>/<version>/``.
+
+Each version is written to a hidden temporary directory beside it and renamed into place, so
+TF Serving (which watches ``<base>/<name>``) never sees a partial version. The signatures take
+raw ids (int64 or string, as the model's vocabulary) and return named tensors:
+
+- ``serving_default`` and ``score``: ``user_id [n]``, ``item_id [n]`` → ``score [n]``
+- ``recommend``: ``user_id [n]``, ``k []`` → ``item_ids [n, k]``, ``scores [n, k]``, each user's
+  training items excluded
+- ``similar_items``: ``item_id [n]``, ``k []`` → ``item_ids [n, k]``, ``scores [n, k]``
+
+Unknown ids get the model's documented fallback (see :mod:`embedzoo.zoo.base`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from embedzoo.errors import ConfigError
+
+SIGNATURES = ("serving_default", "score", "recommend", "similar_items")
+
+
+def _spec(vocabulary, name):
+    dtype = tf.int64 if vocabulary.dtype == "int64" else tf.string
+    return tf.TensorSpec([None], dtype, name=name)
+
+
+def next_version(model_dir: Path) -> int:
+    """1 + the highest integer version directory under ``model_dir`` (1 if none)."""
+    if not model_dir.is_dir():
+        return 1
+    versions = [int(p.name) for p in model_dir.iterdir() if p.is_dir() and p.name.isdigit()]
+    return max(versions, default=0) + 1
+
+
+def export(model, base_dir, name: str, version: int | None = None) -> Path:
+    """Writes ``model`` to ``<base_dir>/<name>/<version>/`` and returns that path.
+
+    Args:
+        model: a zoo model.
+        base_dir: TF Serving's ``--model_base_path`` parent (created if missing).
+        name: the model name TF Serving serves it under.
+        version: integer version; the next free one by default. An existing version is refused.
+
+    Example:
+        >>> from embedzoo import zoo
+        >>> zoo.export(model, "exports", "movielens_mf")              # doctest: +SKIP
+        PosixPath('exports/movielens_mf/1')
+    """
+    base_dir = Path(base_dir)
+    if not name or os.sep in name or name.startswith("."):
+        raise ConfigError(f"invalid export name {name!r}")
+    if base_dir.exists() and not base_dir.is_dir():
+        raise ConfigError(f"export base {base_dir} exists and is not a directory")
+    model_dir = base_dir / name
+    if model_dir.exists() and not model_dir.is_dir():
+        raise ConfigError(f"{model_dir} exists and is not a directory")
+    try:
+        model_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f"cannot create {model_dir}: {e}") from e
+    if not os.access(model_dir, os.W_OK):
+        raise ConfigError(f"{model_dir} is not writable")
+    if version is None:
+        version = next_version(model_dir)
+    if int(version) < 1:
+        raise ConfigError(f"version must be a positive integer, got {version}")
+    final = model_dir / str(int(version))
+    if final.exists():
+        raise ConfigError(f"{final} already exists; versions are never overwritten")
+    tmp = model_dir / f".tmp-{int(version)}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        archive = build_archive(model)
+        archive.write_out(os.fspath(tmp), verbose=False)
+        os.rename(tmp, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+def build_archive(model) -> keras.export.ExportArchive:
+    """The ``ExportArchive`` with the four signatures (see module docstring)."""
+    user_spec = _spec(model.users, "user_id")
+    item_spec = _spec(model.items, "item_id")
+    k_spec = tf.TensorSpec([], tf.int32, name="k")
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+
+    def score(user_id, item_id):
+        return {"score": model.score_graph(user_id, item_id)}
+
+    def recommend(user_id, k):
+        ids, scores = model.recommend_graph(user_id, k, exclude_seen=True)
+        return {"item_ids": ids, "scores": scores}
+
+    def similar_items(item_id, k):
+        ids, scores = model.similar_items_graph(item_id, k)
+        return {"item_ids": ids, "scores": scores}
+
+    archive.add_endpoint("serving_default", score, input_signature=[user_spec, item_spec])
+    archive.add_endpoint("score", score, input_signature=[user_spec, item_spec])
+    archive.add_endpoint("recommend", recommend, input_signature=[user_spec, k_spec])
+    archive.add_endpoint("similar_items", similar_items, input_signature=[item_spec, k_spec])
+    return archive
+
+
+def load_saved_model(path):
+    """Loads an exported version with ``tf.saved_model.load`` (as TF Serving would)."""
+    return tf.saved_model.load(os.fspath(path))

@@ -1,0 +1,113 @@
+"""The zoo's registry: models by name.
+
+``register("name")`` both publishes a model class under a zoo name and registers it as
+Keras-serializable (package ``embedzoo``), so ``.keras`` files load it without custom objects.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+
+import keras
+
+from embedzoo.datasets.interactions import Interactions, Vocabulary
+from embedzoo.errors import ConfigError, UnknownModelError
+
+_MODELS: dict[str, type] = {}
+
+# Constructor arguments that come from data, not from the user's config.
+_DATA_ARGS = ("user_vocabulary", "item_vocabulary")
+
+
+def register(name: str):
+    """Class decorator: ``@register("dot_bias_mf")``.
+
+    Example:
+        >>> from embedzoo.zoo.registry import register
+        >>> from embedzoo.zoo.base import ZooModel
+        >>> @register("my_model")                                   # doctest: +SKIP
+        ... class MyModel(ZooModel): ...
+    """
+
+    def decorator(cls):
+        if name in _MODELS and _MODELS[name] is not cls:
+            raise ValueError(f"a model is already registered as {name!r}: {_MODELS[name]}")
+        cls = keras.saving.register_keras_serializable(package="embedzoo", name=cls.__name__)(cls)
+        cls.zoo_name = name
+        _MODELS[name] = cls
+        return cls
+
+    return decorator
+
+
+def list_models() -> list[str]:
+    """Names of all registered models, sorted."""
+    _load_builtin_models()
+    return sorted(_MODELS)
+
+
+def get_class(name: str) -> type:
+    """The class registered under ``name``; an unknown name lists the close matches."""
+    _load_builtin_models()
+    if name not in _MODELS:
+        close = difflib.get_close_matches(name, list(_MODELS), n=3)
+        hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+        raise UnknownModelError(
+            f"unknown model {name!r}.{hint} Registered models: {', '.join(sorted(_MODELS))}"
+        )
+    return _MODELS[name]
+
+
+def config_keys(name: str) -> list[str]:
+    """The configuration keys a model accepts (its constructor arguments, data ones excluded)."""
+    sig = inspect.signature(get_class(name).__init__)
+    return [
+        p
+        for p, param in sig.parameters.items()
+        if p != "self" and p not in _DATA_ARGS and param.kind is not param.VAR_KEYWORD
+    ]
+
+
+def build(
+    name: str,
+    data: Interactions | tuple[Vocabulary, Vocabulary] | None = None,
+    *,
+    user_vocabulary=None,
+    item_vocabulary=None,
+    **config,
+) -> keras.Model:
+    """Builds a registered model for some data.
+
+    Args:
+        name: a registered name (see :func:`list_models`).
+        data: ``Interactions`` (its vocabularies are used) or a ``(users, items)`` pair of
+            ``Vocabulary``; or pass ``user_vocabulary`` / ``item_vocabulary`` lists directly.
+        **config: the model's constructor arguments; an unknown key raises ``ConfigError``.
+
+    Example:
+        >>> from embedzoo import zoo
+        >>> model = zoo.build("dot_bias_mf", data, n_factors=32)     # doctest: +SKIP
+    """
+    cls = get_class(name)
+    keys = config_keys(name)
+    unknown = sorted(set(config) - set(keys))
+    if unknown:
+        raise ConfigError(f"unknown config key(s) {unknown} for model {name!r}; accepted: {keys}")
+    if isinstance(data, Interactions):
+        users, items = data.users, data.items
+    elif isinstance(data, tuple) and len(data) == 2:
+        users, items = data
+    elif data is None:
+        users = Vocabulary(user_vocabulary if user_vocabulary is not None else [])
+        items = Vocabulary(item_vocabulary if item_vocabulary is not None else [])
+    else:
+        raise ConfigError("data must be Interactions or a (users, items) pair of Vocabulary")
+    if len(users) == 0 or len(items) == 0:
+        raise ConfigError(f"cannot build {name!r}: the data has no users or no items")
+    return cls(user_vocabulary=users.to_list(), item_vocabulary=items.to_list(), **config)
+
+
+def _load_builtin_models() -> None:
+    # Importing the zoo package imports every built-in model module (each registers itself).
+    import embedzoo.zoo  # noqa: F401

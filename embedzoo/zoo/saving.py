@@ -1,0 +1,40 @@
+"""``.keras`` files for zoo models: save and load in Keras safe mode.
+
+Example:
+    >>> from embedzoo import zoo
+    >>> zoo.save_model(model, "run/model.keras")                     # doctest: +SKIP
+    >>> model = zoo.load_model("run/model.keras")                    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+
+from embedzoo.errors import DataError
+
+
+def save_model(model: keras.Model, path) -> Path:
+    """Writes ``model`` (config, weights, vocabularies, seen items) to a ``.keras`` file."""
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ValueError(f"{path}: a zoo model file must end in .keras")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp.keras")
+    model.save(tmp)
+    tmp.replace(path)  # never leave a half-written model under the real name
+    return path
+
+
+def load_model(path) -> keras.Model:
+    """Loads a ``.keras`` zoo model; never runs code from the file (``safe_mode=True``)."""
+    import embedzoo.zoo  # noqa: F401  (registers every model class)
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such model file")
+    try:
+        return keras.saving.load_model(path, safe_mode=True, compile=False)
+    except (OSError, ValueError, KeyError) as e:
+        raise DataError(f"{path}: cannot load as a .keras model: {e}") from e

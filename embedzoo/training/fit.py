@@ -127,7 +127,8 @@ def fit(
             )
         )
     history = model.fit(
-        train_ds, validation_data=val_ds, epochs=epochs, callbacks=cbs, verbose=verbose
+        train_ds, validation_data=val_ds, epochs=epochs, callbacks=cbs, verbose=verbose,
+        shuffle=False,  # the pipeline shuffles by index every epoch
     )
     if model.stop_training and any(isinstance(c, keras.callbacks.TerminateOnNaN) for c in cbs):
         losses = history.history.get("loss", [])

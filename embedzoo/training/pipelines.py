@@ -55,17 +55,20 @@ def index_batches(
             out = out.concatenate(part)
         return out
 
+    batches = full + (1 if rest else 0)
     if not shuffle:
         return split(tf.range(num_rows, dtype=tf.int32))
     # One random seed per iteration (epoch), reproducible from `seed`.
     seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
-    return seeds.flat_map(
+    ds = seeds.flat_map(
         lambda s: split(
             tf.random.experimental.stateless_shuffle(
                 tf.range(num_rows, dtype=tf.int32), seed=tf.stack([s, tf.constant(seed, tf.int64)])
             )
         )
     )
+    # A known length lets Keras size the progress bar and steps_per_execution exactly.
+    return ds.apply(tf.data.experimental.assert_cardinality(batches))
 
 
 def pointwise(

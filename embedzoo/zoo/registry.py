@@ -75,6 +75,7 @@ def build(
     *,
     user_vocabulary=None,
     item_vocabulary=None,
+    seed: int | None = None,
     **config,
 ) -> keras.Model:
     """Builds a registered model for some data.
@@ -83,6 +84,7 @@ def build(
         name: a registered name (see :func:`list_models`).
         data: ``Interactions`` (its vocabularies are used) or a ``(users, items)`` pair of
             ``Vocabulary``; or pass ``user_vocabulary`` / ``item_vocabulary`` lists directly.
+        seed: seed Python, NumPy and TensorFlow first, so the initial weights are reproducible.
         **config: the model's constructor arguments; an unknown key raises ``ConfigError``.
 
     Example:
@@ -105,6 +107,8 @@ def build(
         raise ConfigError("data must be Interactions or a (users, items) pair of Vocabulary")
     if len(users) == 0 or len(items) == 0:
         raise ConfigError(f"cannot build {name!r}: the data has no users or no items")
+    if seed is not None:
+        keras.utils.set_random_seed(int(seed))
     return cls(user_vocabulary=users.to_list(), item_vocabulary=items.to_list(), **config)
 
 

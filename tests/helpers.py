@@ -1,0 +1,30 @@
+"""Small data sets and fixtures for model and training tests."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from embedzoo.datasets import Interactions
+
+
+def make_ratings(n_users=60, n_items=40, n_rows=900, seed=0, string_ids=False):
+    """Small explicit-feedback data with a low-rank structure a model can learn."""
+    rng = np.random.default_rng(seed)
+    pu, qi = rng.normal(size=(n_users, 3)), rng.normal(size=(n_items, 3))
+    pairs = rng.choice(n_users * n_items, size=n_rows, replace=False)
+    u, i = pairs // n_items, pairs % n_items
+    r = np.clip(np.round(3 + (pu[u] * qi[i]).sum(1) * 0.8 + rng.normal(0, 0.3, n_rows)), 1, 5)
+    users = [f"u{x}" for x in u] if string_ids else u + 1
+    items = [f"i{x}" for x in i] if string_ids else i + 101
+    frame = pd.DataFrame({"user": users, "item": items, "rating": r, "timestamp": np.arange(n_rows)})
+    return Interactions.from_frame(frame, source="tiny")
+
+
+@pytest.fixture(scope="session")
+def tiny():
+    return make_ratings()
+
+
+@pytest.fixture(scope="session")
+def tiny_str():
+    return make_ratings(string_ids=True, seed=1)

@@ -1,0 +1,162 @@
+"""The contract every zoo model honours, as a test mixin.
+
+A model's test file subclasses ``ContractSuite``, sets ``model_name`` (and optionally
+``config`` / ``fit_kwargs``), and inherits every test below.
+"""
+
+import inspect
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from embedzoo import training, zoo
+from embedzoo.errors import DataError
+
+
+class ContractSuite:
+    model_name: str = ""
+    config: dict = {}
+    fit_kwargs: dict = {"epochs": 3, "batch_size": 64}
+
+    def build(self, data, seed=0):
+        return zoo.build(self.model_name, data, seed=seed, **self.config)
+
+    def fitted(self, data, seed=0):
+        model = self.build(data, seed=seed)
+        training.fit(model, data, seed=seed, verbose=0, **self.fit_kwargs)
+        return model
+
+    @pytest.fixture(scope="class")
+    def model(self, tiny):
+        return self.fitted(tiny)
+
+    # -- registry and config -------------------------------------------------------------
+    def test_registered_by_name(self):
+        assert self.model_name in zoo.list_models()
+        assert zoo.get_class(self.model_name).zoo_name == self.model_name
+
+    def test_config_holds_every_constructor_argument(self, tiny):
+        model = self.build(tiny)
+        config = model.get_config()
+        params = inspect.signature(type(model).__init__).parameters
+        wanted = {p for p, v in params.items() if p != "self" and v.kind is not v.VAR_KEYWORD}
+        assert wanted <= set(config)
+        clone = type(model).from_config(config)
+        assert clone.get_config() == config
+
+    def test_unknown_config_key_is_refused(self, tiny):
+        from embedzoo.errors import ConfigError
+
+        with pytest.raises(ConfigError, match="no_such_key"):
+            zoo.build(self.model_name, tiny, no_such_key=1)
+
+    # -- training ------------------------------------------------------------------------
+    def test_training_lowers_the_loss(self, tiny):
+        model = self.build(tiny)
+        history = training.fit(model, tiny, verbose=0, **{**self.fit_kwargs, "epochs": 5})
+        losses = history.history["loss"]
+        assert losses[-1] < losses[0]
+
+    def test_same_seed_same_weights(self, tiny):
+        a, b = self.fitted(tiny, seed=3), self.fitted(tiny, seed=3)
+        for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
+            np.testing.assert_array_equal(wa, wb)
+
+    # -- inference contract --------------------------------------------------------------
+    def test_recommend_excludes_training_items(self, model, tiny):
+        user = tiny.frame.user.iloc[0]
+        seen = set(tiny.frame.item[tiny.frame.user == user])
+        ids, scores = model.recommend([user], k=len(tiny.items))
+        listed = [i for i, s in zip(ids[0], scores[0], strict=True) if np.isfinite(s)]
+        assert not seen & set(listed)
+        assert len(listed) == len(tiny.items) - len(seen)
+        assert np.all(np.diff(scores[0][np.isfinite(scores[0])]) <= 0)
+        # with seen items included, the full catalogue comes back
+        ids_all, _ = model.recommend([user], k=len(tiny.items), exclude_seen=False)
+        assert set(ids_all[0]) == set(tiny.items.ids)
+
+    def test_recommend_scores_match_score(self, model, tiny):
+        users = tiny.frame.user.iloc[:3].tolist()
+        ids, scores = model.recommend(users, k=5, exclude_seen=False)
+        for u, row, srow in zip(users, ids, scores, strict=True):
+            np.testing.assert_allclose(model.score([u] * 5, row), srow, rtol=1e-4, atol=1e-5)
+
+    def test_similar_items_excludes_the_query(self, model, tiny):
+        query = tiny.items.ids[:4]
+        ids, scores = model.similar_items(query, k=5)
+        assert ids.shape == (4, 5)
+        for q, row in zip(query, ids, strict=True):
+            assert q not in row
+        assert np.all(scores <= 1.0 + 1e-5)
+
+    def test_unknown_ids_get_a_defined_answer(self, model, tiny):
+        unknown_user = "nobody" if tiny.users.dtype == "string" else 10**9
+        unknown_item = "nothing" if tiny.items.dtype == "string" else 10**9
+        known_item = tiny.items.ids[0]
+        scores = model.score([unknown_user, tiny.users.ids[0]], [known_item, unknown_item])
+        assert np.all(np.isfinite(scores))
+        ids, scores = model.recommend([unknown_user], k=5)
+        assert np.all(np.isfinite(scores)) and len(set(ids[0])) == 5
+        ids, scores = model.similar_items([unknown_item], k=3)
+        popular = tiny.frame.item.value_counts()
+        assert ids[0][0] in set(popular[popular == popular.max()].index)
+
+    def test_k_larger_than_catalogue_pads(self, model, tiny):
+        n = len(tiny.items)
+        ids, scores = model.recommend([tiny.users.ids[0]], k=n + 5, exclude_seen=False)
+        assert ids.shape == (1, n)  # k is capped at the catalogue size
+        with pytest.raises(ValueError):
+            model.recommend([tiny.users.ids[0]], k=0)
+
+    def test_wrong_id_type_is_a_clear_error(self, model, tiny):
+        if tiny.users.dtype != "int64":
+            pytest.fail("the contract fixture uses integer ids")
+        with pytest.raises(DataError, match="not an integer"):
+            model.score(["abc"], [tiny.items.ids[0]])
+
+    def test_string_ids(self, tiny_str):
+        model = self.fitted(tiny_str)
+        ids, _ = model.recommend([tiny_str.users.ids[0]], k=3)
+        assert all(isinstance(i, str) and i.startswith("i") for i in ids[0])
+        assert np.isfinite(model.score(["nobody"], [tiny_str.items.ids[0]])).all()
+
+    # -- persistence ---------------------------------------------------------------------
+    def test_keras_file_round_trip(self, model, tiny, tmp_path):
+        path = zoo.save_model(model, tmp_path / "m.keras")
+        loaded = zoo.load_model(path)
+        assert type(loaded) is type(model)
+        assert loaded.get_config() == model.get_config()
+        users, items = tiny.frame.user.to_numpy()[:50], tiny.frame.item.to_numpy()[:50]
+        np.testing.assert_array_equal(loaded.score(users, items), model.score(users, items))
+        a, b = loaded.recommend(users[:5], k=5), model.recommend(users[:5], k=5)
+        np.testing.assert_array_equal(a[0], b[0])
+
+    def test_saved_model_in_fresh_process(self, model, tiny, tmp_path):
+        path = zoo.export(model, tmp_path, "m")
+        assert path == tmp_path / "m" / "1"
+        users = [int(u) for u in tiny.frame.user.iloc[:4]] + [10**9]
+        items = [int(i) for i in tiny.frame.item.iloc[:4]] + [int(tiny.items.ids[0])]
+        script = textwrap.dedent(
+            f"""
+            import json, tensorflow as tf
+            m = tf.saved_model.load({str(path)!r})
+            u = tf.constant({users}, tf.int64); i = tf.constant({items}, tf.int64)
+            out = {{
+              "score": m.signatures["score"](user_id=u, item_id=i)["score"].numpy().tolist(),
+              "default": m.signatures["serving_default"](user_id=u, item_id=i)["score"].numpy().tolist(),
+              "rec": m.signatures["recommend"](user_id=u, k=tf.constant(4))["item_ids"].numpy().tolist(),
+              "sim": m.signatures["similar_items"](item_id=i, k=tf.constant(3))["item_ids"].numpy().tolist(),
+            }}
+            print(json.dumps(out))
+            """
+        )
+        proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+        out = json.loads(proc.stdout.strip().splitlines()[-1])
+        np.testing.assert_allclose(out["score"], model.score(users, items), rtol=1e-5)
+        assert out["default"] == out["score"]
+        assert out["rec"] == model.recommend(users, k=4)[0].tolist()
+        assert out["sim"] == model.similar_items(items, k=3)[0].tolist()

@@ -107,10 +107,17 @@ def fit(
         raise ConfigError("early_stopping needs validation data")
     set_seed(seed)
     model.remember(train)
+    if getattr(model, "trains_itself", False):
+        # Models trained by an external engine (gensim) fill their own weights; they report
+        # per-epoch losses through the same Keras callbacks and return a History.
+        return model.train_on(
+            train, validation=validation, epochs=epochs, seed=seed, verbose=verbose,
+            callbacks=[EpochTimer(), *callbacks],
+        )
     with model.distribute_strategy.scope():
         if optimizer is not None or learning_rate is not None or not model.compiled:
             compile_model(model, optimizer, learning_rate, steps_per_execution, jit_compile)
-        train_ds = pipelines.training_dataset(model, train, batch_size, seed=seed)
+        train_ds, steps = pipelines.training_dataset(model, train, batch_size, seed=seed)
         val_ds = None
         if validation is not None:
             val_ds = pipelines.evaluation_dataset(model, validation, batch_size=max(batch_size, 65536))
@@ -127,7 +134,8 @@ def fit(
             )
         )
     history = model.fit(
-        train_ds, validation_data=val_ds, epochs=epochs, callbacks=cbs, verbose=verbose,
+        train_ds, validation_data=val_ds, epochs=epochs, steps_per_epoch=steps, callbacks=cbs,
+        verbose=verbose,
         shuffle=False,  # the pipeline shuffles by index every epoch
     )
     if model.stop_training and any(isinstance(c, keras.callbacks.TerminateOnNaN) for c in cbs):

@@ -113,12 +113,20 @@ PIPELINES: dict[str, Callable[..., tf.data.Dataset]] = {"pointwise": pointwise}
 
 
 def training_dataset(model, interactions: Interactions, batch_size: int, seed: int = 0, **kwargs):
-    """The training pipeline ``model.pipeline`` names, shuffled every epoch."""
+    """The training pipeline ``model.pipeline`` names, repeated, and its steps per epoch.
+
+    The dataset repeats forever (each pass is a fresh permutation), so Keras keeps one
+    iterator for the whole ``fit`` instead of rebuilding it every epoch.
+
+    Returns:
+        ``(dataset, steps_per_epoch)``.
+    """
     try:
         build = PIPELINES[model.pipeline]
     except KeyError:
         raise ValueError(f"model {model.name} names unknown pipeline {model.pipeline!r}") from None
-    return build(model, interactions, batch_size=batch_size, shuffle=True, seed=seed, **kwargs)
+    ds = build(model, interactions, batch_size=batch_size, shuffle=True, seed=seed, **kwargs)
+    return ds.repeat(), int(ds.cardinality())
 
 
 def evaluation_dataset(model, interactions: Interactions, batch_size: int = 65536, **kwargs):

@@ -1,0 +1,46 @@
+"""The README's quickstarts run as written (Python block and CLI block)."""
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def block(tag: str) -> str:
+    text = README.read_text()
+    match = re.search(rf"<!-- {tag} -->\s*```\w*\n(.*?)```", text, re.S)
+    assert match, f"README has no block tagged {tag}"
+    return match.group(1)
+
+
+def test_python_quickstart(tmp_path, monkeypatch, embedzoo_cache):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("EMBEDZOO_CACHE", str(embedzoo_cache))
+    namespace: dict = {}
+    exec(compile(block("quickstart-python"), "README quickstart", "exec"), namespace)
+    assert namespace["metrics"]["rmse"] < 0.95
+    assert (tmp_path / "exports" / "movielens_mf" / "1" / "saved_model.pb").is_file()
+
+
+def test_cli_quickstart(tmp_path, embedzoo_cache):
+    env = {**os.environ, "EMBEDZOO_CACHE": str(embedzoo_cache)}
+    outputs = []
+    for line in block("quickstart-cli").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        args = shlex.split(line)
+        assert args[0] == "embedzoo"
+        proc = subprocess.run([sys.executable, "-m", "embedzoo", *args[1:]], cwd=tmp_path, env=env,
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        outputs.append(proc.stdout)
+    assert "Most liked" in outputs[1] and "rmse" in outputs[1]
+    assert (tmp_path / "exports" / "movielens_mf" / "1" / "saved_model.pb").is_file()

@@ -1,0 +1,69 @@
+"""The CLI on a small CSV: every subcommand, and its errors."""
+
+import json
+
+import pytest
+
+from embedzoo import cli
+from tests.helpers import make_ratings
+
+
+@pytest.fixture(scope="module")
+def csv(tmp_path_factory):
+    path = tmp_path_factory.mktemp("data") / "ratings.csv"
+    make_ratings(n_rows=1500, n_users=80, n_items=50).frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def run(csv, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("runs") / "mf"
+    code = cli.main(["train", "dot_bias_mf", "--data", str(csv), "--run-dir", str(run_dir),
+                     "--epochs", "3", "--set", "n_factors=8", "--verbose", "0"])
+    assert code == 0
+    return run_dir
+
+
+def test_train_writes_a_run_directory(run, capsys):
+    for name in ("model.keras", "metrics.json", "config.json", "history.json"):
+        assert (run / name).is_file()
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["epochs"] == 3 and metrics["n"] == 300 and 0 < metrics["rmse"] < 2
+    assert json.loads((run / "config.json").read_text())["config"]["n_factors"] == 8
+    assert any((run / "logs").rglob("events.out.tfevents.*"))
+
+
+def test_evaluate_recommend_similar_export(run, csv, tmp_path, capsys):
+    assert cli.main(["evaluate", "--run", str(run), "--data", str(csv)]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["rmse"] == pytest.approx(json.loads((run / "metrics.json").read_text())["rmse"], rel=1e-5)
+    assert cli.main(["recommend", "--run", str(run), "--user", "1", "--user", "2", "-k", "3"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [len(o["ids"]) for o in out] == [3, 3]
+    assert cli.main(["similar", "--model", str(run / "model.keras"), "--item", "101", "-k", "2"]) == 0
+    assert 101 not in json.loads(capsys.readouterr().out)[0]["ids"]
+    assert cli.main(["export", "--run", str(run), "--to", str(tmp_path), "--name", "m"]) == 0
+    assert cli.main(["export", "--run", str(run), "--to", str(tmp_path), "--name", "m"]) == 0
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["1", "2"]
+    assert cli.main(["export", "--run", str(run), "--to", str(tmp_path), "--name", "m", "--version", "1"]) == 2
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_list(capsys):
+    assert cli.main(["list", "-v"]) == 0
+    out = capsys.readouterr().out
+    assert "dot_bias_mf" in out and "n_factors" in out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "no_such_model", "--data", "CSV"], "unknown model 'no_such_model'"),
+        (["train", "dot_bias_mf", "--data", "CSV", "--set", "colour=3"], "unknown config key"),
+        (["train", "dot_bias_mf", "--data", "missing.csv"], "missing.csv"),
+    ],
+)
+def test_errors_are_clear(argv, message, csv, tmp_path, capsys):
+    argv = [str(csv) if a == "CSV" else a for a in argv] + ["--run-dir", str(tmp_path / "r")]
+    assert cli.main(argv) == 2
+    assert message in capsys.readouterr().err

@@ -30,19 +30,38 @@ def set_seed(seed: int) -> None:
     keras.utils.set_random_seed(int(seed))
 
 
+SCHEDULES = ("constant", "warmup_cosine")
+
+
+def learning_rate_schedule(learning_rate: float, schedule: str, total_steps: int):
+    """``constant`` or ``warmup_cosine``: linear warm-up from lr/25 over the first 10% of the
+    steps, then cosine decay to 0 (a one-cycle-like policy)."""
+    if schedule == "constant" or total_steps < 10:
+        return learning_rate
+    if schedule != "warmup_cosine":
+        raise ConfigError(f"unknown schedule {schedule!r}; choose from {SCHEDULES}")
+    warmup = max(1, total_steps // 10)
+    return keras.optimizers.schedules.CosineDecay(
+        learning_rate / 25, decay_steps=total_steps - warmup, alpha=0.0,
+        warmup_target=learning_rate, warmup_steps=warmup,
+    )
+
+
 def compile_model(
     model: keras.Model,
     optimizer=None,
     learning_rate: float | None = None,
     steps_per_execution: int | None = None,
     jit_compile: bool | None = None,
+    schedule: str = "constant",
+    total_steps: int = 0,
 ) -> keras.Model:
     """Compiles ``model`` with its own loss and metrics and a row-wise optimizer."""
     defaults = model.fit_defaults
-    opt = optimizers.get(
-        optimizer or defaults.get("optimizer", "adam"),
-        learning_rate if learning_rate is not None else defaults.get("learning_rate"),
-    )
+    lr = learning_rate if learning_rate is not None else defaults.get("learning_rate")
+    if lr is not None and not isinstance(optimizer, keras.optimizers.Optimizer):
+        lr = learning_rate_schedule(lr, schedule, total_steps)
+    opt = optimizers.get(optimizer or defaults.get("optimizer", "adam"), lr)
     model.compile(
         optimizer=opt,
         loss=model.training_loss(),
@@ -62,6 +81,7 @@ def fit(
     batch_size: int | None = None,
     optimizer=None,
     learning_rate: float | None = None,
+    schedule: str | None = None,
     seed: int = 0,
     verbose="auto",
     log_dir=None,
@@ -78,6 +98,8 @@ def fit(
         train: training interactions.
         validation: optional held-out interactions (validation loss/metrics every epoch).
         epochs, batch_size, optimizer, learning_rate: default to ``model.fit_defaults``.
+        schedule: learning-rate schedule, ``constant`` or ``warmup_cosine`` (default: the
+            model's; schedules span this call's epochs).
         seed: seeds weights' RNG users and the per-epoch shuffles; the same seed on CPU gives
             the same weights.
         verbose: Keras progress bar setting ("auto", 0, 1, 2).
@@ -114,10 +136,14 @@ def fit(
             train, validation=validation, epochs=epochs, seed=seed, verbose=verbose,
             callbacks=[EpochTimer(), *callbacks],
         )
+    schedule = schedule or defaults.get("schedule", "constant")
     with model.distribute_strategy.scope():
-        if optimizer is not None or learning_rate is not None or not model.compiled:
-            compile_model(model, optimizer, learning_rate, steps_per_execution, jit_compile)
         train_ds, steps = pipelines.training_dataset(model, train, batch_size, seed=seed)
+        if optimizer is not None or learning_rate is not None or not model.compiled:
+            compile_model(
+                model, optimizer, learning_rate, steps_per_execution, jit_compile,
+                schedule=schedule, total_steps=steps * epochs,
+            )
         val_ds = None
         if validation is not None:
             val_ds = pipelines.evaluation_dataset(model, validation, batch_size=max(batch_size, 65536))

@@ -56,6 +56,15 @@ class ZooModel(keras.Model):
         self.item_popularity = self.add_weight(
             shape=(self.items.size,), initializer="zeros", trainable=False, name="item_popularity"
         )
+        # Per-row weights of the L2 penalties: mean count / row count (0 for rows never seen),
+        # so a penalty summed over a batch's rows equals, in expectation, the same penalty on
+        # every row of the table: rare ids are regularised as much as frequent ones.
+        self.user_penalty_weight = self.add_weight(
+            shape=(self.users.size,), initializer="zeros", trainable=False, name="user_penalty_weight"
+        )
+        self.item_penalty_weight = self.add_weight(
+            shape=(self.items.size,), initializer="zeros", trainable=False, name="item_penalty_weight"
+        )
         self._functions: dict = {}
 
     # -- config ----------------------------------------------------------------------------
@@ -97,7 +106,15 @@ class ZooModel(keras.Model):
         self.seen_items.set(users[known], items[known], num_users=self.users.size)
         counts = np.bincount(items[known], minlength=self.items.size).astype("float32")
         self.item_popularity.assign(counts)
+        self.item_penalty_weight.assign(_penalty_weights(counts))
+        user_counts = np.bincount(users[known], minlength=self.users.size).astype("float32")
+        self.user_penalty_weight.assign(_penalty_weights(user_counts))
         self._functions.clear()
+
+    def row_penalty(self, index, squared_norms, which: str):
+        """Batch mean of ``squared_norms`` weighted by each row's penalty weight."""
+        table = self.user_penalty_weight if which == "user" else self.item_penalty_weight
+        return tf.reduce_mean(tf.gather(table, index) * squared_norms)
 
     # -- training hooks (used by embedzoo.training.fit) ------------------------------------
     def training_loss(self):
@@ -229,3 +246,10 @@ class ZooModel(keras.Model):
     def _ids_out(self, ids) -> np.ndarray:
         ids = ids.numpy()
         return ids if self.items.dtype == "int64" else ids.astype(str).astype(object)
+
+
+def _penalty_weights(counts: np.ndarray) -> np.ndarray:
+    seen = counts > 0
+    if not seen.any():
+        return np.zeros_like(counts)
+    return np.where(seen, counts[seen].mean() / np.maximum(counts, 1), 0).astype("float32")

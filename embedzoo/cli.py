@@ -1,4 +1,4 @@
-"""The ``embedzoo`` command: list, train, evaluate, export, recommend, similar.
+"""The ``embedzoo`` command: list, train, evaluate, export, recommend, similar, plot.
 
 A training run writes a run directory: ``model.keras``, ``metrics.json``, ``config.json``,
 ``history.json`` and TensorBoard ``logs/``. The other commands take ``--run DIR`` (or
@@ -56,10 +56,75 @@ def split_data(data, how: str, fraction: float, seed: int):
 
 
 def _load_model(args):
+    """The model a command names: a positional SOURCE (preset name, run dir or .keras file),
+    or ``--preset`` / ``--run`` / ``--model``."""
     from embedzoo import zoo
 
-    path = Path(args.model) if args.model else Path(args.run) / "model.keras"
-    return zoo.load_model(path)
+    source = getattr(args, "source", None)
+    if getattr(args, "preset", None):
+        return zoo.load(args.preset)
+    if getattr(args, "model", None):
+        return zoo.load_model(Path(args.model))
+    if getattr(args, "run", None):
+        return zoo.load_model(Path(args.run) / "model.keras")
+    if source is None:
+        raise SystemExit("embedzoo: name a model: a preset, a run directory or a .keras file")
+    path = Path(source)
+    if path.is_dir():
+        return zoo.load_model(path / "model.keras")
+    if path.suffix == ".keras" or path.exists():
+        return zoo.load_model(path)
+    return zoo.load(source)
+
+
+def cmd_presets(args) -> int:
+    from embedzoo import zoo
+
+    rows = zoo.presets.list_presets()
+    if args.json:
+        from dataclasses import asdict
+
+        print(json.dumps([asdict(p) for p in rows], indent=2))
+        return 0
+    for p in rows:
+        metrics = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in p.metrics.items())
+        print(f"{p.name:34s} {p.model:14s} {metrics}")
+    return 0
+
+
+def cmd_load(args) -> int:
+    from embedzoo import zoo
+
+    model = zoo.load(args.preset)
+    run = Path(args.run_dir)
+    zoo.save_model(model, run / "model.keras")
+    from dataclasses import asdict
+
+    (run / "preset.json").write_text(json.dumps(asdict(zoo.presets.get(args.preset)), indent=2))
+    print(f"{args.preset}: {model.zoo_name}, {len(model.users)} users, {len(model.items)} items → {run}")
+    return 0
+
+
+def cmd_fine_tune(args) -> int:
+    from embedzoo import training, zoo
+
+    model = _load_model(args)
+    data = load_data(args.data)
+    train, test = split_data(data, args.split, args.test_fraction, args.seed)
+    before = training.rating_metrics(model, test) if test is not None and model.task == "rating" else None
+    tuned, history = zoo.fine_tune(
+        model, train, validation=test, freeze_old=args.freeze_old, epochs=args.epochs,
+        learning_rate=args.learning_rate, seed=args.seed, verbose=args.verbose,
+    )
+    run = Path(args.run_dir)
+    zoo.save_model(tuned, run / "model.keras")
+    metrics = {"new_users": len(tuned.users) - len(model.users), "new_items": len(tuned.items) - len(model.items)}
+    if before is not None:
+        metrics.update(rmse_before=before["rmse"], rmse_after=training.rating_metrics(tuned, test)["rmse"])
+    (run / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    (run / "history.json").write_text(json.dumps(history.history, indent=2, default=float))
+    print(json.dumps(metrics, indent=2))
+    return 0
 
 
 def cmd_list(args) -> int:
@@ -165,10 +230,51 @@ def cmd_similar(args) -> int:
     return 0
 
 
+def _plot_metadata(args):
+    """Item metadata for plots: ``--metadata`` file (first column = id) or ``--data``'s."""
+    import pandas as pd
+
+    if getattr(args, "metadata", None):
+        path = Path(args.metadata)
+        frame = pd.read_parquet(path) if path.suffix in (".parquet", ".pq") else pd.read_csv(path, sep=None, engine="python")
+        return frame.set_index(frame.columns[0])
+    if getattr(args, "data", None):
+        return load_data(args.data).item_metadata
+    return None
+
+
+def cmd_plot(args) -> int:
+    from embedzoo import viz
+
+    if args.what == "history":
+        if not (args.history or args.run):
+            raise SystemExit("embedzoo plot history: give --run DIR or --history FILE")
+        path = viz.plot_history(Path(args.history or args.run), args.out)
+    else:
+        if not (args.model or args.run):
+            raise SystemExit(f"embedzoo plot {args.what}: give --run DIR or --model FILE")
+        model = _load_model(args)
+        meta = _plot_metadata(args)
+        if args.what == "bias":
+            titles = meta["title"] if meta is not None and "title" in meta.columns else None
+            path = viz.plot_item_bias(model, args.out, n=args.top, titles=titles)
+        else:
+            labels = [_parse_value(v) for v in args.label] if args.label else None
+            path = viz.plot_embedding_map(
+                model, args.out, metadata=meta, color_by=args.color_by if meta is not None else None,
+                label_ids=labels, n_labels=args.n_labels, method=args.method, table=args.table,
+                seed=args.seed,
+            )
+    print(path)
+    return 0
+
+
 def _add_model_source(p):
-    src = p.add_mutually_exclusive_group(required=True)
+    p.add_argument("source", nargs="?", help="a preset name, a run directory or a .keras file")
+    src = p.add_mutually_exclusive_group()
     src.add_argument("--run", help="a run directory written by `embedzoo train`")
     src.add_argument("--model", help="a .keras model file")
+    src.add_argument("--preset", help="a preset name (see `embedzoo presets list`)")
 
 
 def _add_split(p):
@@ -209,6 +315,27 @@ def parser() -> argparse.ArgumentParser:
                    help="Keras progress: 0 silent, 1 progress bar, 2 one line per epoch")
     p.set_defaults(fn=cmd_train)
 
+    p = sub.add_parser("presets", help="pretrained presets")
+    p.add_argument("action", choices=("list",), help="list: names, models and recorded metrics")
+    p.add_argument("--json", action="store_true", help="full records as JSON")
+    p.set_defaults(fn=cmd_presets)
+
+    p = sub.add_parser("load", help="load a preset (sha256-checked) into a run directory")
+    p.add_argument("preset", help="preset name")
+    p.add_argument("--run-dir", default="runs/preset", help="where to write model.keras and preset.json")
+    p.set_defaults(fn=cmd_load)
+
+    p = sub.add_parser("fine-tune", help="continue training a preset or run on new data (new ids grow the tables)")
+    _add_model_source(p)
+    p.add_argument("--data", required=True, help="the new data, as for train")
+    _add_split(p)
+    p.add_argument("--freeze-old", action="store_true", help="train only the rows of new users and items")
+    p.add_argument("--epochs", type=int, help="epochs (default: the model's)")
+    p.add_argument("--learning-rate", type=float, help="learning rate (default: the model's)")
+    p.add_argument("--run-dir", default="runs/fine-tuned", help="where to write the fine-tuned run")
+    p.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2), help="Keras progress")
+    p.set_defaults(fn=cmd_fine_tune)
+
     p = sub.add_parser("evaluate", help="RMSE/MAE of a trained model on a data split")
     _add_model_source(p)
     p.add_argument("--data", required=True, help="data source, as for train")
@@ -234,6 +361,26 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--item", action="append", required=True, help="raw item id (repeatable)")
     p.add_argument("-k", "--k", type=int, default=10, help="list length")
     p.set_defaults(fn=cmd_similar)
+
+    p = sub.add_parser("plot", help="PNG pictures: embedding map, item-bias chart, training curves")
+    p.add_argument("what", choices=("map", "bias", "history"),
+                   help="map: 2-D projection of item embeddings; bias: most/least liked items "
+                        "(dot_bias_mf); history: loss per epoch")
+    p.add_argument("--run", help="a run directory written by `embedzoo train`")
+    p.add_argument("--model", help="a .keras model file (map, bias)")
+    p.add_argument("--history", help="a history.json (history)")
+    p.add_argument("--out", required=True, help="the .png file to write")
+    p.add_argument("--data", help="data source whose item metadata gives titles and colours")
+    p.add_argument("--metadata", help="CSV/Parquet of item metadata, first column the item id")
+    p.add_argument("--method", choices=("tsne", "umap", "pca"), default="tsne", help="projection (map)")
+    p.add_argument("--table", choices=("items", "links"), default="items",
+                   help="which embeddings (map): items, or a link model's links")
+    p.add_argument("--color-by", default="genres", help="metadata column colouring the map")
+    p.add_argument("--label", action="append", help="raw item id to label on the map (repeatable)")
+    p.add_argument("--n-labels", type=int, default=12, help="most popular items labelled by default")
+    p.add_argument("--top", type=int, default=10, help="items at each end (bias)")
+    p.add_argument("--seed", type=int, default=0, help="projection seed")
+    p.set_defaults(fn=cmd_plot)
     return ap
 
 

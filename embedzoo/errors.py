@@ -18,7 +18,11 @@ class ConfigError(ValueError):
 
 
 class UnknownModelError(KeyError):
-    """No model is registered under the requested name."""
+    """No model (or preset) is registered under the requested name."""
 
     def __str__(self) -> str:  # KeyError quotes its message; keep it readable.
         return str(self.args[0]) if self.args else ""
+
+
+class UnknownPresetError(UnknownModelError):
+    """No preset has the requested name."""

@@ -11,7 +11,11 @@ from embedzoo.zoo.base import ZooModel  # noqa: F401  (after registry: models im
 
 # Built-in models register themselves on import.
 from embedzoo.zoo import dot_bias_mf, embedding_nn  # noqa: F401,E402
+from embedzoo.zoo import bpr, ncf, popularity  # noqa: F401,E402  (ranking models)
 from embedzoo.zoo.export import export, load_saved_model  # noqa: F401,E402
 from embedzoo.zoo.saving import load_model, save_model  # noqa: F401,E402
+from embedzoo.zoo import presets  # noqa: F401,E402
+from embedzoo.zoo.presets import load  # noqa: F401,E402
+from embedzoo.zoo.finetune import fine_tune  # noqa: F401,E402
 
 list = list_models  # `zoo.list()`, as the registry is documented

@@ -8,8 +8,14 @@ raw ids (int64 or string, as the model's vocabulary) and return named tensors:
 - ``recommend``: ``user_id [n]``, ``k []`` → ``item_ids [n, k]``, ``scores [n, k]``, each user's
   training items excluded
 - ``similar_items``: ``item_id [n]``, ``k []`` → ``item_ids [n, k]``, ``scores [n, k]``
+- any more a model lists in ``export_endpoints()`` (``link_embedding``: ``similar_links``)
 
 Unknown ids get the model's documented fallback (see :mod:`embedzoo.zoo.base`).
+
+Each version also carries TF Serving's warm-up file,
+``assets.extra/tf_serving_warmup_requests``: ``PredictionLog`` records (built with
+``tensorflow-serving-api``) that call every signature once on known ids, so TF Serving runs
+them at load time and the first real request is not the slow one.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import shutil
 from pathlib import Path
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from embedzoo.errors import ConfigError
@@ -79,6 +86,7 @@ def export(model, base_dir, name: str, version: int | None = None) -> Path:
     try:
         archive = build_archive(model)
         archive.write_out(os.fspath(tmp), verbose=False)
+        write_warmup(model, tmp, name)
         os.rename(tmp, final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -109,7 +117,57 @@ def build_archive(model) -> keras.export.ExportArchive:
     archive.add_endpoint("score", score, input_signature=[user_spec, item_spec])
     archive.add_endpoint("recommend", recommend, input_signature=[user_spec, k_spec])
     archive.add_endpoint("similar_items", similar_items, input_signature=[item_spec, k_spec])
+    # A model may serve more signatures: {name: (function, input_signature)}.
+    for name, (fn, signature) in getattr(model, "export_endpoints", dict)().items():
+        archive.add_endpoint(name, fn, input_signature=signature)
     return archive
+
+
+WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
+
+
+def warmup_requests(model, name: str, batch: int = 4) -> list:
+    """``PredictionLog`` protos calling each signature on the first ``batch`` known ids."""
+    from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
+
+    users = model.users.ids[:batch] if len(model.users) else np.array([0], dtype=np.int64)
+    items = model.items.ids[:batch]
+    n = min(len(users), len(items))
+    users, items = users[:n], items[:n]
+
+    def tensor(values, vocabulary):
+        dtype = tf.int64 if vocabulary.dtype == "int64" else tf.string
+        return tf.make_tensor_proto(np.asarray(values).astype(np.int64 if dtype == tf.int64 else str), dtype)
+
+    inputs = {
+        "serving_default": {"user_id": tensor(users, model.users), "item_id": tensor(items, model.items)},
+        "score": {"user_id": tensor(users, model.users), "item_id": tensor(items, model.items)},
+        "recommend": {"user_id": tensor(users, model.users), "k": tf.make_tensor_proto(10, tf.int32)},
+        "similar_items": {"item_id": tensor(items, model.items), "k": tf.make_tensor_proto(10, tf.int32)},
+    }
+    logs = []
+    for signature, feeds in inputs.items():
+        request = predict_pb2.PredictRequest()
+        request.model_spec.name = name
+        request.model_spec.signature_name = signature
+        for key, proto in feeds.items():
+            request.inputs[key].CopyFrom(proto)
+        logs.append(prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request)))
+    return logs
+
+
+def write_warmup(model, version_dir, name: str) -> Path | None:
+    """Writes the warm-up records into ``version_dir`` (skipped without tensorflow-serving-api)."""
+    try:
+        logs = warmup_requests(model, name)
+    except ImportError:  # the serving API is a dependency, but keep export usable without it
+        return None
+    path = Path(version_dir) / WARMUP_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tf.io.TFRecordWriter(os.fspath(path)) as writer:
+        for log in logs:
+            writer.write(log.SerializeToString())
+    return path
 
 
 def load_saved_model(path):

@@ -46,6 +46,9 @@ class Embedding(keras.layers.Layer):
         self.output_dim = int(output_dim)
         self.embeddings_initializer = keras.initializers.get(embeddings_initializer)
         self.zero_unknown_row = zero_unknown_row
+        # Rows below this index get no gradient (fine-tuning with frozen known ids). A training
+        # setting, not part of the saved config.
+        self.frozen_rows = 0
 
     def build(self, input_shape=None):
         if self.built:
@@ -64,8 +67,12 @@ class Embedding(keras.layers.Layer):
         self.built = True
 
     def call(self, ids):
+        ids = tf.cast(ids, "int32")
         # `.value` is the tf.Variable: embedding_lookup becomes a ResourceGather (no full read).
-        return tf.nn.embedding_lookup(self.embeddings.value, tf.cast(ids, "int32"))
+        rows = tf.nn.embedding_lookup(self.embeddings.value, ids)
+        if self.frozen_rows:
+            rows = tf.where((ids < self.frozen_rows)[..., None], tf.stop_gradient(rows), rows)
+        return rows
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.output_dim,)

@@ -15,14 +15,28 @@ import keras
 from embedzoo.errors import DataError
 
 
-def save_model(model: keras.Model, path) -> Path:
-    """Writes ``model`` (config, weights, vocabularies, seen items) to a ``.keras`` file."""
+def save_model(model: keras.Model, path, include_optimizer: bool = True) -> Path:
+    """Writes ``model`` (config, weights, vocabularies, seen items) to a ``.keras`` file.
+
+    Args:
+        model: a zoo model.
+        path: the file, ending in ``.keras``; written to a temporary name, then renamed.
+        include_optimizer: also store the optimizer's state (about twice the weights for
+            Adam); presets leave it out.
+    """
     path = Path(path)
     if path.suffix != ".keras":
         raise ValueError(f"{path}: a zoo model file must end in .keras")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp.keras")
-    model.save(tmp)
+    optimizer = getattr(model, "optimizer", None)
+    if not include_optimizer and optimizer is not None:
+        model.optimizer = None
+    try:
+        model.save(tmp)
+    finally:
+        if optimizer is not None:
+            model.optimizer = optimizer
     tmp.replace(path)  # never leave a half-written model under the real name
     return path
 

@@ -1,0 +1,150 @@
+"""Fine-tuning: continue training a zoo model on new data, growing its vocabularies.
+
+New users and items get fresh rows appended to every table indexed by user or item (their
+initialiser's values); every known id keeps its learned row and its index. The grown model is a
+new instance of the same class with the same configuration, so this works for any model whose
+tables follow the contract (first dimension = vocabulary size) without per-model code. A model
+trained by an external engine may provide ``fine_tune_on(...)`` instead.
+
+Optimizer state: fine-tuning compiles a fresh optimizer (``.keras`` files do not carry one), so
+Adam's moments start at zero and the model's learning-rate schedule restarts over the
+fine-tuning epochs. With the row-wise optimizers only the rows the new data touches move; with
+``freeze_old=True`` only the new rows train: the rows of known ids get no gradient and every
+other weight (dense layers, global terms) is frozen, so predictions for known (user, item)
+pairs do not change at all — new users and items are folded in around the learned model.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from embedzoo.datasets.interactions import Interactions
+from embedzoo.errors import ConfigError
+from embedzoo.zoo.layers import Embedding
+
+
+def grow(model, interactions: Interactions):
+    """A copy of ``model`` whose vocabularies also hold the ids of ``interactions``.
+
+    Raises:
+        DataError: ids of the wrong type for the model's vocabularies (e.g. strings for int ids).
+    """
+    users = model.users.extend(interactions.frame["user"].to_numpy())
+    items = model.items.extend(interactions.frame["item"].to_numpy())
+    config = dict(model.get_config(), user_vocabulary=users.to_list(), item_vocabulary=items.to_list())
+    with model.distribute_strategy.scope():
+        grown = type(model).from_config(config)
+    old_weights, new_weights = model.weights, grown.weights
+    if [w.path for w in old_weights] != [w.path for w in new_weights]:
+        raise ConfigError(f"cannot grow {model.name}: its weights depend on more than its vocabularies")
+    for old, new in zip(old_weights, new_weights, strict=True):
+        value = keras.ops.convert_to_numpy(old)
+        if tuple(old.shape) == tuple(new.shape):
+            new.assign(value)
+        elif old.shape[1:] == new.shape[1:] and _table_of(old.path, old.shape[0], model) in ("user", "item"):
+            rows = keras.ops.convert_to_numpy(new)
+            rows[: old.shape[0]] = value
+            new.assign(rows)
+        else:
+            raise ConfigError(f"cannot grow weight {old.path}: {old.shape} → {new.shape}")
+    indptr = np.concatenate([model.seen_items.indptr, np.full(users.size - model.users.size, model.seen_items.indptr[-1])])
+    grown.seen_items.indptr, grown.seen_items.indices = indptr, model.seen_items.indices.copy()
+    return grown
+
+
+def _table_of(name: str, rows: int, model) -> str | None:
+    """``"user"`` or ``"item"``: which vocabulary indexes a table (by name, else by size)."""
+    leaf = name.split("/")[-2] if "/" in name else name
+    for kind in ("user", "item"):
+        if leaf.startswith(kind):
+            return kind
+    by_size = [k for k, v in (("user", model.users), ("item", model.items)) if v.size == rows]
+    return by_size[0] if len(by_size) == 1 else None
+
+
+def _freeze_old(model, n_users: int, n_items: int) -> tuple[list, list]:
+    """Known rows of user/item tables get no gradient; every other trainable weight is frozen."""
+    tables, variables = [], []
+    for layer in model._flatten_layers(include_self=False):
+        if isinstance(layer, Embedding):
+            kind = _table_of(layer.name + "/embeddings", layer.input_dim, model)
+            if kind is not None:
+                layer.frozen_rows = n_users if kind == "user" else n_items
+                tables.append(layer)
+    growing = {id(layer.embeddings) for layer in tables}
+    for variable in model.trainable_variables:
+        if id(variable) not in growing:
+            variable.trainable = False
+            variables.append(variable)
+    return tables, variables
+
+
+def fine_tune(
+    model,
+    new_interactions: Interactions,
+    *,
+    validation: Interactions | None = None,
+    freeze_old: bool = False,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    learning_rate: float | None = None,
+    seed: int = 0,
+    verbose="auto",
+):
+    """Fine-tunes ``model`` on ``new_interactions``; returns ``(grown_model, history)``.
+
+    Args:
+        model: a trained zoo model (e.g. a preset from ``zoo.load``).
+        new_interactions: the new data; unseen users and items get new rows.
+        validation: optional held-out data for per-epoch validation metrics.
+        freeze_old: train only the new rows; known rows and all other weights stay fixed.
+        epochs, batch_size, learning_rate: default to the model's ``fit_defaults``.
+        seed: seed of the new rows' initialisation and of the shuffles.
+        verbose: Keras progress setting.
+
+    Example:
+        >>> from embedzoo import zoo
+        >>> model = zoo.load("dot_bias_mf_movielens_100k")            # doctest: +SKIP
+        >>> tuned, history = zoo.fine_tune(model, new_ratings)       # doctest: +SKIP
+    """
+    from embedzoo import training
+
+    if getattr(model, "trains_itself", False):
+        if hasattr(model, "fine_tune_on"):
+            return model.fine_tune_on(new_interactions, validation=validation, epochs=epochs, seed=seed)
+        raise ConfigError(f"{model.zoo_name} is trained by an external engine and cannot be fine-tuned; retrain it")
+    keras.utils.set_random_seed(seed)
+    n_users, n_items = model.users.size, model.items.size
+    old_seen = (model.seen_items.indptr.copy(), model.seen_items.indices.copy())
+    old_popularity = keras.ops.convert_to_numpy(model.item_popularity)
+    grown = grow(model, new_interactions)
+    frozen, fixed = _freeze_old(grown, n_users, n_items) if freeze_old else ([], [])
+    try:
+        history = training.fit(
+            grown, new_interactions, validation=validation, epochs=epochs, batch_size=batch_size,
+            learning_rate=learning_rate, seed=seed, verbose=verbose,
+        )
+    finally:
+        for layer in frozen:
+            layer.frozen_rows = 0
+        for variable in fixed:
+            variable.trainable = True
+    _merge_memory(grown, old_seen, old_popularity, n_users, n_items)
+    return grown, history
+
+
+def _merge_memory(model, old_seen, old_popularity, n_users: int, n_items: int) -> None:
+    """Seen items and popularity of the grown model cover the old and the new data."""
+    indptr, indices = old_seen
+    old_users = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+    new_indptr, new_indices = model.seen_items.indptr, model.seen_items.indices
+    new_users = np.repeat(np.arange(len(new_indptr) - 1), np.diff(new_indptr))
+    model.seen_items.set(
+        np.concatenate([old_users, new_users]), np.concatenate([indices, new_indices]),
+        num_users=model.users.size,
+    )
+    popularity = keras.ops.convert_to_numpy(model.item_popularity)
+    popularity[:n_items] += old_popularity
+    model.item_popularity.assign(popularity)
+    model._functions.clear()

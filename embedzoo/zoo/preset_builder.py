@@ -1,0 +1,165 @@
+"""Rebuilds the bundled presets with the library's own training code.
+
+    python -m embedzoo.zoo.preset_builder            # every registered model
+    python -m embedzoo.zoo.preset_builder bpr gmf    # some of them
+
+Each model gets ``<model>_movielens_100k``, trained by a recipe (model config + fit settings;
+a model without a recipe uses its defaults) on a protocol chosen by the model's task. Every
+protocol holds back a seeded 20% of the users entirely — the "new users" a fine-tuning run
+folds in later — and splits the remaining users' data into train and test. The manifest
+records the metrics measured on that test part; ``tests/zoo/test_presets.py`` re-evaluates the
+bundled files and checks them.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from embedzoo.datasets.interactions import Interactions
+from embedzoo.errors import ConfigError
+from embedzoo.zoo import presets as preset_store
+
+HELD_OUT_USERS = 0.2
+HELD_OUT_SEED = 0
+
+
+@dataclass
+class Split:
+    """A protocol's data: the known users' train/test and the held-back users' train/test."""
+
+    train: Interactions
+    test: Interactions
+    new_train: Interactions
+    new_test: Interactions
+
+
+def hold_out_users(data: Interactions, fraction: float = HELD_OUT_USERS, seed: int = HELD_OUT_SEED):
+    """(known users' rows, held-back users' rows): a seeded ``fraction`` of users, entirely."""
+    rng = np.random.default_rng(seed)
+    users = data.users.ids
+    held = rng.choice(users, size=int(round(fraction * len(users))), replace=False)
+    mask = data.frame["user"].isin(set(held.tolist())).to_numpy()
+    return data.subset(np.flatnonzero(~mask)), data.subset(np.flatnonzero(mask))
+
+
+def _ratings_split(data: Interactions) -> Split:
+    from embedzoo.datasets import random_split
+
+    known, new = hold_out_users(data)
+    train, test = random_split(known, test_fraction=0.2, seed=42)
+    new_train, new_test = random_split(new, test_fraction=0.2, seed=42)
+    return Split(train, test, new_train, new_test)
+
+
+def _ratings_metrics(model, test: Interactions) -> dict:
+    from embedzoo.training import rating_metrics
+
+    m = rating_metrics(model, test)
+    return {"rmse": round(m["rmse"], 6), "mae": round(m["mae"], 6)}
+
+
+@dataclass
+class Protocol:
+    description: str
+    split: Callable[[Interactions], Split]
+    metrics: Callable[[object, Interactions], dict]
+
+
+#: Protocols by name. Models pick one through their recipe, else by task.
+PROTOCOLS: dict[str, Protocol] = {
+    "ml100k_ratings": Protocol(
+        "MovieLens-100k; 20% of users held back (seed 0); the other users' ratings split "
+        "80/20 at random (seed 42); RMSE/MAE on the 20%",
+        _ratings_split,
+        _ratings_metrics,
+    ),
+}
+TASK_PROTOCOL = {"rating": "ml100k_ratings"}
+
+#: Per-model recipes: constructor config and fit settings, when the defaults don't suit a
+#: bundled preset (kept small: the whole set ships inside the package).
+RECIPES: dict[str, dict] = {
+    "dot_bias_mf": {"config": {"n_factors": 64}},
+    "embedding_nn": {"config": {"hidden_layers": [256]}},
+}
+
+
+def preset_name(model_name: str) -> str:
+    return f"{model_name}_movielens_100k"
+
+
+def protocol_for(model_name: str) -> str:
+    from embedzoo.zoo.registry import get_class
+
+    recipe = RECIPES.get(model_name, {})
+    name = recipe.get("protocol") or TASK_PROTOCOL.get(get_class(model_name).task)
+    if name not in PROTOCOLS:
+        raise ConfigError(f"no preset protocol for {model_name!r} (task {get_class(model_name).task!r})")
+    return name
+
+
+def load_split(protocol: str, cache_dir=None) -> Split:
+    from embedzoo.datasets import load_ml100k
+
+    return PROTOCOLS[protocol].split(load_ml100k(cache_dir))
+
+
+def build_one(model_name: str, split: Split, protocol: str, seed: int = 0) -> preset_store.Preset:
+    from embedzoo import training, zoo
+
+    recipe = RECIPES.get(model_name, {})
+    config, fit = dict(recipe.get("config", {})), dict(recipe.get("fit", {}))
+    model = zoo.build(model_name, split.train, seed=seed, **config)
+    start = time.perf_counter()
+    training.fit(model, split.train, seed=seed, verbose=0, **fit)
+    seconds = time.perf_counter() - start
+    metrics = PROTOCOLS[protocol].metrics(model, split.test)
+    name = preset_name(model_name)
+    filename = f"{name}.keras"
+    preset_store.BUNDLED_DIR.mkdir(exist_ok=True)
+    path = zoo.save_model(model, preset_store.BUNDLED_DIR / filename, include_optimizer=False)
+    print(f"{name}: {metrics} ({seconds:.1f}s, {path.stat().st_size / 1e6:.2f} MB)", flush=True)
+    return preset_store.Preset(
+        name=name,
+        model=model_name,
+        description=(zoo.get_class(model_name).__doc__ or "").strip().splitlines()[0],
+        dataset="movielens-100k (RecBole 1.2.1 wheel)",
+        protocol=f"{protocol}: {PROTOCOLS[protocol].description}",
+        config=model.model_config(),
+        fit={**model.fit_defaults, **fit, "seed": seed},
+        metrics=metrics,
+        files={filename: preset_store.sha256_file(path)},
+    )
+
+
+def rebuild(model_names: list[str] | None = None, cache_dir=None) -> list[preset_store.Preset]:
+    """Trains and writes the presets of ``model_names`` (default: every registered model),
+    keeping the manifest's other entries."""
+    from embedzoo import zoo
+
+    names = model_names or zoo.list_models()
+    existing = {p.name: p for p in preset_store._manifest().values()}
+    splits: dict[str, Split] = {}
+    for model_name in names:
+        protocol = protocol_for(model_name)
+        if protocol not in splits:
+            splits[protocol] = load_split(protocol, cache_dir)
+        preset = build_one(model_name, splits[protocol], protocol)
+        existing[preset.name] = preset
+    preset_store.write_manifest(list(existing.values()))
+    return list(existing.values())
+
+
+def main(argv=None) -> int:
+    names = list(argv if argv is not None else sys.argv[1:])
+    rebuild(names or None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -21,9 +21,19 @@ AUTOTUNE = tf.data.AUTOTUNE
 
 
 def encode(model, interactions: Interactions) -> tuple[np.ndarray, np.ndarray]:
-    """Row-wise user and item indices in ``model``'s vocabularies (0 for unknown ids)."""
-    users = model.users.lookup(interactions.frame["user"].to_numpy())
-    items = model.items.lookup(interactions.frame["item"].to_numpy())
+    """Row-wise user and item indices in ``model``'s vocabularies (0 for unknown ids).
+
+    When the model was built from these interactions' vocabularies, their cached indices are
+    reused instead of hashing every row again (seconds at 25M rows).
+    """
+    if model.users is interactions.users or model.users == interactions.users:
+        users = interactions.user_index
+    else:
+        users = model.users.lookup(interactions.frame["user"].to_numpy())
+    if model.items is interactions.items or model.items == interactions.items:
+        items = interactions.item_index
+    else:
+        items = model.items.lookup(interactions.frame["item"].to_numpy())
     return users, items
 
 

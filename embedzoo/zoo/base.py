@@ -100,8 +100,9 @@ class ZooModel(keras.Model):
     # -- data the model remembers ----------------------------------------------------------
     def remember(self, interactions: Interactions) -> None:
         """Records each user's training items (for ``exclude_seen``) and item popularity."""
-        users = self.users.lookup(interactions.frame["user"].to_numpy())
-        items = self.items.lookup(interactions.frame["item"].to_numpy())
+        from embedzoo.training.pipelines import encode
+
+        users, items = encode(self, interactions)
         known = (users > 0) & (items > 0)
         self.seen_items.set(users[known], items[known], num_users=self.users.size)
         counts = np.bincount(items[known], minlength=self.items.size).astype("float32")

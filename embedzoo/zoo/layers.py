@@ -155,10 +155,12 @@ class SeenItems(keras.layers.Layer):
         """Sets ``scores[b, item]`` to -inf for every training item of user ``user_index[b]``."""
         indptr, indices = self._as_tensors()
         user_index = tf.cast(user_index, tf.int64)
-        valid = tf.logical_and(user_index >= 0, user_index < tf.shape(indptr, tf.int64)[0] - 1)
+        last = tf.shape(indptr, tf.int64)[0] - 1
+        valid = tf.logical_and(user_index >= 0, user_index < last)
         safe = tf.where(valid, user_index, tf.zeros_like(user_index))
         starts = tf.gather(indptr, safe)
-        lengths = tf.where(valid, tf.gather(indptr, safe + 1) - starts, tf.zeros_like(starts))
+        ends = tf.gather(indptr, tf.minimum(safe + 1, last))  # no seen items recorded: indptr=[0]
+        lengths = tf.where(valid, ends - starts, tf.zeros_like(starts))
         positions = tf.ragged.range(starts, starts + lengths)
         items = tf.gather(indices, positions.flat_values)
         rows = tf.cast(positions.value_rowids(), tf.int32)

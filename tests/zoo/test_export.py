@@ -95,3 +95,11 @@ def test_saved_model_cli_run_matches_keras(model, tiny, tmp_path):
     np.testing.assert_array_equal(ids, want_ids)
     np.testing.assert_allclose(scores, want_scores, rtol=1e-5)
     assert "Result for output key item_ids" in proc.stdout
+
+
+def test_a_model_that_never_saw_data_still_serves(tmp_path):
+    model = zoo.build("dot_bias_mf", user_vocabulary=[1, 2], item_vocabulary=[5, 6, 7], n_factors=2)
+    path = zoo.export(model, tmp_path, "fresh")
+    loaded = tf.saved_model.load(str(path))
+    out = loaded.signatures["recommend"](user_id=tf.constant([1, 99], tf.int64), k=tf.constant(2))
+    assert out["item_ids"].shape == (2, 2)

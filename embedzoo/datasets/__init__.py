@@ -13,6 +13,7 @@ from embedzoo.datasets.interactions import (  # noqa: F401
     Vocabulary,
 )
 from embedzoo.datasets.movielens import load_movielens  # noqa: F401
+from embedzoo.datasets.pairs import load_ml100k_links, load_pairs, prepare_pairs  # noqa: F401
 from embedzoo.datasets.recbole import (  # noqa: F401
     load_atomic,
     load_ml100k,

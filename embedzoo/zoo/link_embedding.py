@@ -1,0 +1,210 @@
+"""``link_embedding``: entities and links embedded so that an entity sits close to its links.
+
+Will Koehrsen's "Wikipedia books" recommender: books that link to the same wiki pages are
+similar, so learn a vector per book and per link such that the cosine of a book and a link
+says whether the book's article contains the link; then recommend a book's nearest books by
+cosine. Two training modes, as in the original:
+
+- classification: ``sigmoid(w · cos + b)`` (a one-unit dense layer on the cosine) with binary
+  cross-entropy, negatives labelled 0;
+- regression: the raw cosine against labels +1 / -1 with mean squared error.
+
+Contract mapping: **links are the users and entities the items** (see
+:mod:`embedzoo.datasets.pairs`). So ``similar_items(entity_ids)`` gives an entity's cosine
+neighbours among entities (the recommendation by entity, also the ``similar_items`` signature
+of the SavedModel), ``recommend(link_ids)`` gives the entities closest to a link (those
+already linked excluded), ``score(link_ids, entity_ids)`` the pair's output, and
+``similar_links(link_ids)`` a link's neighbours among links (also exported as a
+``similar_links`` signature). Unknown ids have zero vectors: cosine 0 (score ``sigmoid(b)``
+in classification), and ``similar_links`` of an unknown link returns the most used links.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from embedzoo.datasets.interactions import Interactions
+from embedzoo.errors import ConfigError
+from embedzoo.training import link_pairs
+from embedzoo.zoo.base import PAD_INT, PAD_STR, ZooModel
+from embedzoo.zoo.layers import Embedding
+from embedzoo.zoo.registry import register
+
+
+def cosine_top_k(table, query_index, k, popularity, ids_padded, n_ids: int):
+    """Cosine neighbours of rows ``query_index`` of ``table`` (themselves and row 0 excluded).
+
+    A query at index 0 (unknown id) gets the rows with the highest ``popularity`` instead.
+    Returns ``(ids [b, k], scores [b, k])``; slots no row can fill hold padding and -inf.
+    """
+    table = tf.math.l2_normalize(tf.cast(table, "float32"), axis=1)
+    scores = tf.matmul(tf.gather(table, query_index), table, transpose_b=True)
+    batch = tf.shape(query_index)[0]
+    where = tf.stack([tf.range(batch), query_index], axis=1)
+    scores = tf.tensor_scatter_nd_update(scores, where, tf.fill([batch], -np.inf))
+    share = popularity / tf.maximum(tf.reduce_max(popularity), 1.0)
+    unknown = tf.equal(query_index, 0)[:, None]
+    scores = tf.where(unknown, tf.broadcast_to(share[None, :], tf.shape(scores)), scores)
+    scores = tf.concat([tf.fill([batch, 1], tf.constant(-np.inf)), scores[:, 1:]], axis=1)
+    top_scores, top = tf.math.top_k(scores, k=tf.minimum(tf.cast(k, "int32"), n_ids))
+    top = tf.where(tf.math.is_finite(top_scores), top, tf.zeros_like(top))
+    return tf.gather(ids_padded, top), top_scores
+
+
+@register("link_embedding")
+class LinkEmbedding(ZooModel):
+    """Entity and link embeddings scored by cosine (Koehrsen's Wikipedia-books model).
+
+    Links are the contract's users, entities its items: build it from pairs loaded with
+    :func:`embedzoo.datasets.load_pairs` (or any ``Interactions`` with user = link,
+    item = entity). ``fit`` trains it on batches of ``n_positive`` positives plus
+    ``negative_ratio × n_positive`` random non-pairs (:mod:`embedzoo.training.link_pairs`);
+    ``fit``'s ``batch_size`` defaults to ``n_positive`` and, when given, overrides it.
+
+    Args:
+        user_vocabulary: link ids.
+        item_vocabulary: entity ids.
+        embedding_size: width of both tables (original: 50).
+        classification: sigmoid output and BCE (True), or raw cosine and MSE on ±1 (False).
+        n_positive: positive pairs per batch (original: 1024).
+        negative_ratio: random negative pairs per positive (original: 2).
+        init_scale: entity and link rows start uniform in ``[-init_scale, init_scale]``
+            (Keras' embedding default, 0.05).
+
+    Example:
+        >>> from embedzoo import datasets, training, zoo
+        >>> pairs = datasets.load_ml100k_links()                               # doctest: +SKIP
+        >>> model = zoo.build("link_embedding", pairs, classification=True)    # doctest: +SKIP
+        >>> training.fit(model, pairs)                                         # doctest: +SKIP
+        >>> model.similar_items([50], k=5)            # movies nearest Star Wars  # doctest: +SKIP
+    """
+
+    task = "ranking"
+    pipeline = link_pairs.NAME
+    fit_defaults = {"epochs": 15, "batch_size": 1024, "optimizer": "adam", "learning_rate": 0.01}
+
+    def __init__(
+        self,
+        user_vocabulary,
+        item_vocabulary,
+        embedding_size: int = 50,
+        classification: bool = True,
+        n_positive: int = 1024,
+        negative_ratio: float = 2.0,
+        init_scale: float = 0.05,
+        **kwargs,
+    ):
+        super().__init__(user_vocabulary, item_vocabulary, **kwargs)
+        if int(embedding_size) < 1:
+            raise ConfigError(f"embedding_size must be >= 1, got {embedding_size}")
+        if int(n_positive) < 1:
+            raise ConfigError(f"n_positive must be >= 1, got {n_positive}")
+        if not float(init_scale) > 0:
+            raise ConfigError(f"init_scale must be > 0, got {init_scale}")
+        self.embedding_size = int(embedding_size)
+        self.classification = bool(classification)
+        self.n_positive = int(n_positive)
+        self.negative_ratio = link_pairs.check_ratio(negative_ratio)
+        self.init_scale = float(init_scale)
+        # fit's batch size counts positives: default it to this model's n_positive.
+        self.fit_defaults = {**type(self).fit_defaults, "batch_size": self.n_positive}
+        init = keras.initializers.RandomUniform(-self.init_scale, self.init_scale)
+        self.entity_embedding = Embedding(self.items.size, self.embedding_size, init, name="entity_embedding")
+        self.link_embedding = Embedding(self.users.size, self.embedding_size, init, name="link_embedding")
+        self.entity_embedding.build()
+        self.link_embedding.build()
+        if self.classification:
+            # Keras' Dense(1, sigmoid) on the cosine, started at w=1, b=0 (not a random w) so
+            # the output starts increasing in the cosine.
+            self.cosine_scale = self.add_weight(shape=(), initializer="ones", name="cosine_scale")
+            self.cosine_bias = self.add_weight(shape=(), initializer="zeros", name="cosine_bias")
+        self.link_popularity = self.add_weight(
+            shape=(self.users.size,), initializer="zeros", trainable=False, name="link_popularity"
+        )
+        self.built = True
+
+    def model_config(self) -> dict:
+        return {
+            "embedding_size": self.embedding_size,
+            "classification": self.classification,
+            "n_positive": self.n_positive,
+            "negative_ratio": self.negative_ratio,
+            "init_scale": self.init_scale,
+        }
+
+    # -- training -----------------------------------------------------------------------
+    def training_loss(self):
+        return "binary_crossentropy" if self.classification else "mse"
+
+    def training_metrics(self):
+        if self.classification:
+            return [keras.metrics.BinaryAccuracy(name="accuracy")]
+        return []
+
+    def remember(self, interactions: Interactions) -> None:
+        """Also counts how many entities use each link (``similar_links`` of unknown links)."""
+        super().remember(interactions)
+        links = self.users.lookup(interactions.frame["user"].to_numpy())
+        self.link_popularity.assign(np.bincount(links[links > 0], minlength=self.users.size).astype("float32"))
+
+    # -- the model ----------------------------------------------------------------------
+    def _output(self, cosine):
+        if self.classification:
+            return tf.sigmoid(self.cosine_scale * cosine + self.cosine_bias)
+        return cosine
+
+    def call(self, inputs, training=False):
+        links = tf.math.l2_normalize(self.link_embedding(inputs["user"]), axis=-1)
+        entities = tf.math.l2_normalize(self.entity_embedding(inputs["item"]), axis=-1)
+        return self._output(tf.reduce_sum(links * entities, -1))
+
+    def all_item_scores(self, user_index):
+        links = tf.math.l2_normalize(self.link_embedding(user_index), axis=-1)
+        table = tf.math.l2_normalize(self.entity_embedding.embeddings.value, axis=-1)
+        return self._output(tf.matmul(links, table, transpose_b=True))
+
+    def item_vectors(self):
+        return self.entity_embedding.embeddings.value
+
+    def link_vectors(self):
+        """``[users.size, d]`` link representations (row 0: unknown links)."""
+        return self.link_embedding.embeddings.value
+
+    # -- links' neighbours --------------------------------------------------------------
+    def _link_ids_padded(self):
+        if self.users.dtype == "int64":
+            return tf.constant(np.concatenate([[PAD_INT], self.users.ids]).astype(np.int64))
+        return tf.constant(np.concatenate([[PAD_STR], self.users.ids.astype(str)]))
+
+    def similar_links_graph(self, link_ids, k):
+        """Raw link ids, k → cosine neighbours among links (the link itself excluded)."""
+        query = self._index(self.user_lookup, link_ids)
+        return cosine_top_k(
+            self.link_vectors(), query, k, self.link_popularity, self._link_ids_padded(), len(self.users)
+        )
+
+    def similar_links(self, link_ids, k: int = 10):
+        """Cosine nearest links: ``(link_ids [n, k], scores [n, k])``, the query excluded.
+
+        Example:
+            >>> model.similar_links(["m.0lsxr"], k=5)                            # doctest: +SKIP
+        """
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        fn = self._function("similar_links", self.similar_links_graph)
+        ids, scores = fn(self._raw(self.users, link_ids), tf.constant(k, "int32"))
+        ids = ids.numpy()
+        return (ids if self.users.dtype == "int64" else ids.astype(str).astype(object)), scores.numpy()
+
+    def export_endpoints(self) -> dict:
+        """More SavedModel signatures (used by :func:`embedzoo.zoo.export`): ``similar_links``."""
+        dtype = tf.int64 if self.users.dtype == "int64" else tf.string
+        spec = [tf.TensorSpec([None], dtype, name="link_id"), tf.TensorSpec([], tf.int32, name="k")]
+
+        def similar_links(link_id, k):
+            ids, scores = self.similar_links_graph(link_id, k)
+            return {"link_ids": ids, "scores": scores}
+
+        return {"similar_links": (similar_links, spec)}

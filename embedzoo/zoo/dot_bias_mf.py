@@ -72,6 +72,9 @@ class DotBiasMF(ZooModel):
         "optimizer": "adam",
         "learning_rate": 3e-3,
         "schedule": "warmup_cosine",
+        # XLA with the optimizers' dense masked update when every table is small (ML-100k:
+        # 2-4x faster); the sparse O(batch) path without XLA otherwise (training.fit).
+        "jit_compile": "auto",
     }
 
     def __init__(

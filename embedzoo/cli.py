@@ -147,6 +147,10 @@ def cmd_train(args) -> int:
     run.mkdir(parents=True, exist_ok=True)
     data = load_data(args.data)
     train, test = split_data(data, args.split, args.test_fraction, args.seed)
+    if args.protocol:  # the ranking protocol: k-core (> 5), per-user temporal 10% hold-out
+        from embedzoo.training import evaluation
+
+        train, test = evaluation.ranking_protocol(data)
     print(f"data: {data}\ntrain: {len(train)} rows, validation: {len(test) if test else 0} rows")
     model = zoo.build(args.model, train, **parse_overrides(args.set))
     fit_kwargs = {
@@ -167,6 +171,8 @@ def cmd_train(args) -> int:
     metrics = {"train_seconds": round(seconds, 2), "epochs": len(history.history.get("loss", []))}
     if test is not None and model.task == "rating":
         metrics.update(training.rating_metrics(model, test))
+    if test is not None and model.task == "ranking":
+        metrics.update(_train_ranking_metrics(model, train, test))
     zoo.save_model(model, run / "model.keras")
     (run / "config.json").write_text(json.dumps({
         "model": args.model, "data": args.data, "split": args.split,
@@ -192,9 +198,41 @@ def cmd_evaluate(args) -> int:
 
     model = _load_model(args)
     data = load_data(args.data)
+    if args.ranking:
+        return _evaluate_ranking(args, model, data)
     _, test = split_data(data, args.split, args.test_fraction, args.seed)
     test = test if test is not None else data
     print(json.dumps(training.rating_metrics(model, test), indent=2))
+    return 0
+
+
+def _train_ranking_metrics(model, train, test) -> dict:
+    """Ranking metrics for a run's metrics.json; a data set too small for 100 sampled
+    negatives gets the full-ranking ones (the reason is recorded), never a lost run."""
+    from embedzoo.errors import ConfigError, DataError
+    from embedzoo.training import evaluation
+
+    try:
+        return evaluation.ranking_metrics(model, train, test, cold_users="skip")
+    except (DataError, ConfigError) as e:
+        out = evaluation.ranking_metrics(model, train, test, samplings=(), cold_users="skip")
+        return {**out, "sampled_metrics_skipped": str(e)}
+
+
+def _evaluate_ranking(args, model, data) -> int:
+    """Sampled and full-ranking metrics (any model) on the split the run was trained on."""
+    from embedzoo.training import evaluation
+
+    if args.protocol:
+        train, test = evaluation.ranking_protocol(data)
+    else:
+        train, test = split_data(data, args.split, args.test_fraction, args.seed)
+        if test is None:
+            raise SystemExit("embedzoo: --ranking needs a held-out part (--split other than none, or --protocol)")
+    metrics = evaluation.ranking_metrics(
+        model, train, test, k=args.k, num_negatives=args.num_negatives, seed=args.seed, cold_users="skip"
+    )
+    print(json.dumps(metrics, indent=2))
     return 0
 
 
@@ -310,6 +348,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true",
                    help="back up each epoch to RUN_DIR/checkpoint and resume from it if present")
     p.add_argument("--run-dir", default="runs/latest", help="where to write the run")
+    p.add_argument("--protocol", action="store_true",
+                   help="split with the ranking protocol (k-core > 5, per-user temporal 10%%) "
+                        "instead of --split; ranking models then report ranking metrics")
     p.add_argument("--top", type=int, default=10, help="rows of the most/least liked table")
     p.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2),
                    help="Keras progress: 0 silent, 1 progress bar, 2 one line per epoch")
@@ -336,10 +377,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2), help="Keras progress")
     p.set_defaults(fn=cmd_fine_tune)
 
-    p = sub.add_parser("evaluate", help="RMSE/MAE of a trained model on a data split")
+    p = sub.add_parser("evaluate", help="RMSE/MAE (or, with --ranking, ranking metrics) on a data split")
     _add_model_source(p)
     p.add_argument("--data", required=True, help="data source, as for train")
     _add_split(p)
+    p.add_argument("--ranking", action="store_true",
+                   help="sampled HR/NDCG@K and full-ranking Recall/NDCG/MRR/Precision@K instead of RMSE")
+    p.add_argument("--protocol", action="store_true",
+                   help="with --ranking: the ranking protocol's split (k-core > 5, temporal 10%%)")
+    p.add_argument("-k", "--k", type=int, default=10, help="K of the ranking metrics")
+    p.add_argument("--num-negatives", type=int, default=100, help="N of the sampled metrics")
     p.set_defaults(fn=cmd_evaluate)
 
     p = sub.add_parser("export", help="write a SavedModel in TF Serving's <base>/<name>/<version>/")

@@ -28,3 +28,25 @@ def tiny():
 @pytest.fixture(scope="session")
 def tiny_str():
     return make_ratings(string_ids=True, seed=1)
+
+
+def make_implicit(n_users=60, n_items=40, per_user=(6, 20), seed=0, string_ids=False):
+    """Small implicit-feedback data (no ratings, with timestamps) with a low-rank structure:
+    each user picks items by softmax of a dot product plus popularity, without repeats."""
+    rng = np.random.default_rng(seed)
+    pu, qi = rng.normal(size=(n_users, 3)), rng.normal(size=(n_items, 3))
+    pop = np.linspace(1.5, -1.5, n_items)
+    users, items = [], []
+    for u in range(n_users):
+        logits = pu[u] @ qi.T * 1.5 + pop
+        p = np.exp(logits - logits.max())
+        chosen = rng.choice(n_items, size=rng.integers(*per_user), replace=False, p=p / p.sum())
+        users += [u] * len(chosen)
+        items += chosen.tolist()
+    u, i = np.array(users), np.array(items)
+    frame = pd.DataFrame({
+        "user": [f"u{x}" for x in u] if string_ids else u + 1,
+        "item": [f"i{x}" for x in i] if string_ids else i + 101,
+        "timestamp": rng.permutation(len(u)),
+    })
+    return Interactions.from_frame(frame, source="tiny_implicit")

@@ -28,3 +28,4 @@ from embedzoo.datasets.splits import (  # noqa: F401
 )
 from embedzoo.datasets.synthetic import synthetic  # noqa: F401
 from embedzoo.datasets.tabular import from_dataframe, load, read_csv, read_parquet  # noqa: F401
+from embedzoo.datasets.texts import item_texts, load_lee, tokenize  # noqa: F401

@@ -141,4 +141,8 @@ def training_dataset(model, interactions: Interactions, batch_size: int, seed: i
 
 def evaluation_dataset(model, interactions: Interactions, batch_size: int = 65536, **kwargs):
     """The same rows in order, unshuffled, for ``model.evaluate`` / validation."""
+    if getattr(model, "task", "rating") == "ranking" and model.pipeline in PIPELINES:
+        # Implicit feedback has no rating to regress on: validate on the model's own loss,
+        # its pipeline over the held-out positives (negatives drawn with a fixed seed).
+        return PIPELINES[model.pipeline](model, interactions, batch_size=batch_size, shuffle=False, **kwargs)
     return pointwise(model, interactions, batch_size=batch_size, shuffle=False, **kwargs)

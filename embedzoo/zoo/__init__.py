@@ -9,8 +9,10 @@ Example:
 # Built-in models register themselves on import (gensim is imported lazily by its models).
 from embedzoo.zoo import (  # noqa: F401
     bpr,
+    doc2vec,
     dot_bias_mf,
     embedding_nn,
+    item2vec,
     link_embedding,
     ncf,
     popularity,

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from embedzoo.datasets.interactions import Interactions
 from embedzoo.errors import ConfigError
@@ -47,27 +48,63 @@ def hold_out_users(data: Interactions, fraction: float = HELD_OUT_USERS, seed: i
     return data.subset(np.flatnonzero(~mask)), data.subset(np.flatnonzero(mask))
 
 
-def _ratings_split(data: Interactions) -> Split:
-    from embedzoo.datasets import random_split
+def _ratings_split(cache_dir) -> Split:
+    from embedzoo.datasets import load_ml100k, random_split
 
-    known, new = hold_out_users(data)
+    known, new = hold_out_users(load_ml100k(cache_dir))
     train, test = random_split(known, test_fraction=0.2, seed=42)
     new_train, new_test = random_split(new, test_fraction=0.2, seed=42)
     return Split(train, test, new_train, new_test)
 
 
-def _ratings_metrics(model, test: Interactions) -> dict:
+def _ratings_metrics(model, split: Split) -> dict:
     from embedzoo.training import rating_metrics
 
-    m = rating_metrics(model, test)
+    m = rating_metrics(model, split.test)
     return {"rmse": round(m["rmse"], 6), "mae": round(m["mae"], 6)}
+
+
+def _ranking_split(cache_dir) -> Split:
+    from embedzoo.datasets import load_ml100k
+    from embedzoo.training.evaluation import ranking_protocol
+
+    known, new = hold_out_users(load_ml100k(cache_dir))
+    train, test = ranking_protocol(known)
+    new_train, new_test = ranking_protocol(new)
+    return Split(train, test, new_train, new_test)
+
+
+RANKING_KEYS = ("sampled_popularity_hr@10", "sampled_uniform_hr@10", "ndcg@10", "recall@10", "mrr")
+
+
+def _ranking_metrics(model, split: Split) -> dict:
+    from embedzoo.training.evaluation import ranking_report
+
+    row = ranking_report({"m": model}, split.train, split.test, seed=0, cold_users="skip").to_dict()["models"]["m"]
+    return {key: round(float(row[key]), 6) for key in RANKING_KEYS if key in row}
+
+
+def _links_split(cache_dir) -> Split:
+    from embedzoo.datasets import load_ml100k_links, random_split
+
+    known, new = hold_out_users(load_ml100k_links(cache_dir, min_link_count=15))
+    train, test = random_split(known, test_fraction=0.1, seed=42)
+    new_train, new_test = random_split(new, test_fraction=0.1, seed=42)
+    return Split(train, test, new_train, new_test)
+
+
+def _links_metrics(model, split: Split) -> dict:
+    from embedzoo.training.link_metrics import link_prediction_auc
+
+    everything = Interactions(pd.concat([split.train.frame, split.test.frame], ignore_index=True))
+    return {"auc": round(link_prediction_auc(model, split.test, known=everything, seed=0)["auc"], 6)}
 
 
 @dataclass
 class Protocol:
     description: str
-    split: Callable[[Interactions], Split]
-    metrics: Callable[[object, Interactions], dict]
+    load: Callable[[object], Split]
+    metrics: Callable[[object, Split], dict]
 
 
 #: Protocols by name. Models pick one through their recipe, else by task.
@@ -78,14 +115,30 @@ PROTOCOLS: dict[str, Protocol] = {
         _ratings_split,
         _ratings_metrics,
     ),
+    "ml100k_ranking": Protocol(
+        "MovieLens-100k as implicit feedback; 20% of users held back (seed 0); the others through "
+        "the ranking protocol (k-core > 5, each user's last 10% by time held out); sampled "
+        "HR@10 (100 negatives) and full-ranking NDCG@10 / Recall@10 / MRR",
+        _ranking_split,
+        _ranking_metrics,
+    ),
+    "ml100k_kg_links": Protocol(
+        "MovieLens-100k knowledge-graph links (RecBole .kg/.link, links used by >= 15 movies); "
+        "20% of links held back (seed 0); the other pairs split 90/10 (seed 42); link-prediction "
+        "ROC-AUC of the 10% against as many random non-pairs",
+        _links_split,
+        _links_metrics,
+    ),
 }
-TASK_PROTOCOL = {"rating": "ml100k_ratings"}
+TASK_PROTOCOL = {"rating": "ml100k_ratings", "ranking": "ml100k_ranking"}
 
 #: Per-model recipes: constructor config and fit settings, when the defaults don't suit a
 #: bundled preset (kept small: the whole set ships inside the package).
 RECIPES: dict[str, dict] = {
     "dot_bias_mf": {"config": {"n_factors": 64}},
     "embedding_nn": {"config": {"hidden_layers": [256]}},
+    "link_embedding": {"protocol": "ml100k_kg_links"},
+    "doc2vec": {"config": {"text_column": ["title", "genres"], "min_count": 1, "epochs": 60}},
 }
 
 
@@ -104,9 +157,7 @@ def protocol_for(model_name: str) -> str:
 
 
 def load_split(protocol: str, cache_dir=None) -> Split:
-    from embedzoo.datasets import load_ml100k
-
-    return PROTOCOLS[protocol].split(load_ml100k(cache_dir))
+    return PROTOCOLS[protocol].load(cache_dir)
 
 
 def build_one(model_name: str, split: Split, protocol: str, seed: int = 0) -> preset_store.Preset:
@@ -118,7 +169,7 @@ def build_one(model_name: str, split: Split, protocol: str, seed: int = 0) -> pr
     start = time.perf_counter()
     training.fit(model, split.train, seed=seed, verbose=0, **fit)
     seconds = time.perf_counter() - start
-    metrics = PROTOCOLS[protocol].metrics(model, split.test)
+    metrics = PROTOCOLS[protocol].metrics(model, split)
     name = preset_name(model_name)
     filename = f"{name}.keras"
     preset_store.BUNDLED_DIR.mkdir(exist_ok=True)

@@ -1,0 +1,34 @@
+"""Losses of the implicit-feedback models.
+
+Keras's ``BinaryCrossentropy`` averages over the last axis, which for the 1-D batches the zoo
+trains on is the whole batch: per-example sample weights (the recency weights of
+:mod:`embedzoo.training.negative_pipelines`) would be multiplied into an already reduced scalar
+and have no effect. :class:`LogisticLoss` keeps one loss per example, so Keras weights them
+before reducing.
+"""
+
+from __future__ import annotations
+
+import keras
+
+
+@keras.saving.register_keras_serializable(package="embedzoo")
+class LogisticLoss(keras.losses.Loss):
+    """Per-example binary cross-entropy on logits: ``-y·log σ(s) - (1-y)·log(1-σ(s))``.
+
+    With ``y = 1`` and ``s = s_pos - s_neg`` this is BPR's ``-log σ(s_pos - s_neg)``.
+
+    Example:
+        >>> import numpy as np
+        >>> from embedzoo.training.losses import LogisticLoss
+        >>> round(float(LogisticLoss()(np.ones(2), np.zeros(2))), 4)  # log 2
+        0.6931
+    """
+
+    def __init__(self, name: str = "logistic_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+
+    def call(self, y_true, y_pred):
+        y_pred = keras.ops.convert_to_tensor(y_pred)
+        y_true = keras.ops.cast(y_true, y_pred.dtype)
+        return keras.ops.binary_crossentropy(y_true, y_pred, from_logits=True)

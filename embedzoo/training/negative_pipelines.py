@@ -1,0 +1,168 @@
+"""Implicit-feedback pipelines: BPR triplets and pointwise rows with sampled negatives.
+
+Both shuffle positive rows by index every epoch (:func:`~embedzoo.training.pipelines.index_batches`)
+and draw fresh negatives for every batch inside the ``tf.data`` graph with
+:class:`~embedzoo.training.samplers.NegativeSampler`: each batch gets its own stateless seed
+from a ``Dataset.random`` stream that re-randomises every epoch, so negatives differ from
+epoch to epoch and a run is reproducible from ``seed``. Rows whose user or item the model does
+not know (index 0) are left out: the unknown row is never trained.
+
+Importing this module registers ``triplets`` and ``pointwise_negatives`` in
+:data:`embedzoo.training.pipelines.PIPELINES` (the ranking models import it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from embedzoo.datasets.interactions import Interactions
+from embedzoo.datasets.splits import _user_time_item_order
+from embedzoo.errors import DataError
+from embedzoo.training import samplers
+from embedzoo.training.pipelines import AUTOTUNE, PIPELINES, encode, index_batches
+
+
+def recency_weights(interactions: Interactions, strength: float, power: float) -> np.ndarray:
+    """Per-row weights ``1 + strength · p ** power``, normalised to mean 1.
+
+    ``p`` is the row's relative position in its user's history, 0 for the oldest and 1 for the
+    latest interaction (ordered by timestamp, then item id, as ``temporal_holdout`` orders
+    them). Without timestamps, or with ``strength == 0``, every weight is 1.
+
+    Example:
+        >>> import pandas as pd
+        >>> from embedzoo.datasets import Interactions
+        >>> from embedzoo.training.negative_pipelines import recency_weights
+        >>> df = pd.DataFrame({"user": [1, 1, 1], "item": [5, 6, 7], "timestamp": [30, 10, 20]})
+        >>> recency_weights(Interactions.from_frame(df), 2.0, 1.0).tolist()
+        [1.5, 0.5, 1.0]
+    """
+    n = len(interactions)
+    if strength == 0 or not interactions.has_timestamps or n == 0:
+        return np.ones(n, np.float32)
+    order = _user_time_item_order(interactions)
+    users = interactions.user_index[order]
+    counts = np.bincount(users, minlength=interactions.users.size)
+    first = (np.cumsum(counts) - counts).astype(np.int64)
+    # float32 temporaries: 25M rows stay a few hundred MB
+    position = (np.arange(n, dtype=np.int64) - first[users]).astype(np.float32)
+    position /= np.maximum(counts - 1, 1).astype(np.float32)[users]
+    del users
+    position **= float(power)
+    position *= float(strength)
+    position += 1.0
+    weights = np.empty(n, dtype=np.float32)
+    weights[order] = position
+    weights /= weights.mean(dtype=np.float64)
+    return weights
+
+
+def _positives(model, interactions: Interactions):
+    """Known (user, item) index rows and their training weights (recency, if the model asks)."""
+    users, items = encode(model, interactions)
+    known = (users > 0) & (items > 0)
+    if not known.any():
+        raise DataError(
+            f"{interactions.source or 'interactions'}: no row has a user and an item that "
+            f"{model.name} knows; nothing to train on"
+        )
+    weights = recency_weights(
+        interactions, getattr(model, "recency_weight", 0.0), getattr(model, "recency_power", 1.0)
+    )
+    if known.all():  # no copies of 25M-row columns when every row is known
+        return users, items, weights
+    return users[known], items[known], weights[known]
+
+
+def _batches_with_seeds(num_rows: int, batch_size: int, shuffle: bool, seed: int):
+    """``(positions, seed[2])`` per batch; the seeds differ per batch, and per epoch when
+    ``shuffle`` (unshuffled passes, e.g. validation, replay the same negatives)."""
+    positions = index_batches(num_rows, batch_size, shuffle, seed)
+    # A second stream, offset from the shuffle's, so negatives do not follow the permutation.
+    seeds = tf.data.Dataset.random(seed=seed + 1_000_003, rerandomize_each_iteration=shuffle)
+    seeds = seeds.batch(2, drop_remainder=True)
+    return tf.data.Dataset.zip((positions, seeds))
+
+
+def triplets(
+    model, interactions: Interactions, batch_size: int = 1024, shuffle: bool = True, seed: int = 0
+) -> tf.data.Dataset:
+    """``({"user", "item", "negative"}, label, weight)`` batches for pairwise (BPR) training.
+
+    ``label`` is 1 for every triplet: a model returning ``s_pos - s_neg`` trained with binary
+    cross-entropy from logits minimises BPR's ``-log σ(s_pos - s_neg)``. ``weight`` is the
+    row's recency weight (1 unless the model sets ``recency_weight``).
+
+    Args:
+        model: a ranking zoo model; its ``negative_sampling`` / ``sampling_alpha`` choose the
+            sampler (default uniform).
+        interactions: the positive (user, item) rows.
+        batch_size: triplets per batch.
+        shuffle: new row order and new negatives every epoch (training); ``False`` replays
+            the same rows and negatives on every pass (validation).
+        seed: seeds the order and the negatives.
+
+    Example:
+        >>> from embedzoo.training.negative_pipelines import triplets
+        >>> ds = triplets(model, train, batch_size=1024)              # doctest: +SKIP
+    """
+    users, items, weights = _positives(model, interactions)
+    sampler = samplers.for_model(model, users, items)
+    cols = {"user": tf.constant(users), "item": tf.constant(items), "w": tf.constant(weights)}
+
+    def gather(positions, s):
+        u = tf.gather(cols["user"], positions)
+        neg = sampler.sample(u, s)
+        x = {"user": u, "item": tf.gather(cols["item"], positions), "negative": neg}
+        return x, tf.ones(tf.shape(positions)), tf.gather(cols["w"], positions)
+
+    ds = _batches_with_seeds(len(users), batch_size, shuffle, seed)
+    return ds.map(gather, num_parallel_calls=AUTOTUNE, deterministic=True).prefetch(AUTOTUNE)
+
+
+def pointwise_negatives(
+    model, interactions: Interactions, batch_size: int = 256, shuffle: bool = True, seed: int = 0
+) -> tf.data.Dataset:
+    """``({"user", "item"}, label)`` batches: each positive row plus ``num_negatives`` negatives.
+
+    A batch holds ``batch_size`` positive rows (label 1) followed by ``num_negatives`` sampled
+    items for each of them (label 0), so ``batch_size * (1 + num_negatives)`` examples: NCF's
+    pointwise log-loss setup (He et al., 2017).
+
+    Args:
+        model: a ranking zoo model with ``num_negatives`` (default 4).
+        interactions: the positive (user, item) rows.
+        batch_size: positive rows per batch.
+        shuffle: new row order and new negatives every epoch; ``False`` replays both.
+        seed: seeds the order and the negatives.
+    """
+    users, items, weights = _positives(model, interactions)
+    sampler = samplers.for_model(model, users, items)
+    k = int(getattr(model, "num_negatives", 4))
+    cols = {"user": tf.constant(users), "item": tf.constant(items), "w": tf.constant(weights)}
+
+    def gather(positions, s):
+        u = tf.gather(cols["user"], positions)
+        neg_users = tf.tile(u, [k])
+        negs = sampler.sample(neg_users, s)
+        n = tf.shape(positions)[0]
+        x = {
+            "user": tf.concat([u, neg_users], 0),
+            "item": tf.concat([tf.gather(cols["item"], positions), negs], 0),
+        }
+        y = tf.concat([tf.ones([n]), tf.zeros([n * k])], axis=0)
+        # A positive's negatives carry its weight, so the weighting shifts no class balance.
+        return x, y, tf.tile(tf.gather(cols["w"], positions), [1 + k])
+
+    ds = _batches_with_seeds(len(users), batch_size, shuffle, seed)
+    return ds.map(gather, num_parallel_calls=AUTOTUNE, deterministic=True).prefetch(AUTOTUNE)
+
+
+def examples_per_row(model) -> int:
+    """Training examples one positive row yields (for throughput figures)."""
+    return 1 + int(getattr(model, "num_negatives", 0)) if model.pipeline == "pointwise_negatives" else 1
+
+
+PIPELINES.setdefault("triplets", triplets)
+PIPELINES.setdefault("pointwise_negatives", pointwise_negatives)

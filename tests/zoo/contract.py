@@ -160,3 +160,29 @@ class ContractSuite:
         assert out["default"] == out["score"]
         assert out["rec"] == model.recommend(users, k=4)[0].tolist()
         assert out["sim"] == model.similar_items(items, k=3)[0].tolist()
+
+    # -- fine-tuning -----------------------------------------------------------------------
+    def test_fine_tune_adds_new_ids_and_keeps_known_pairs(self, model, tiny):
+        from embedzoo.datasets import Interactions
+        from embedzoo.errors import ConfigError
+
+        frame = tiny.frame.iloc[:200].copy()
+        if tiny.users.dtype == "int64":
+            frame["user"] = frame["user"] + 10**6
+            frame.loc[frame.index[:20], "item"] = frame["item"].iloc[:20] + 10**6
+        else:
+            frame["user"] = "new_" + frame["user"]
+            frame.loc[frame.index[:20], "item"] = "new_" + frame["item"].iloc[:20]
+        new = Interactions(frame.reset_index(drop=True))
+        if getattr(model, "trains_itself", False):
+            with pytest.raises(ConfigError, match="cannot be fine-tuned"):
+                zoo.fine_tune(model, new, epochs=1, verbose=0)
+            return
+        tuned, _ = zoo.fine_tune(model, new, freeze_old=True, epochs=1, verbose=0)
+        assert len(tuned.users) == len(model.users) + new.frame.user.nunique()
+        assert set(new.frame.item) <= set(tuned.items.ids)
+        users, items = tiny.frame.user.to_numpy()[:50], tiny.frame.item.to_numpy()[:50]
+        if model.zoo_name != "popularity":  # popularity's scores are counts: new data adds to them
+            np.testing.assert_allclose(tuned.score(users, items), model.score(users, items), rtol=1e-5, atol=1e-6)
+        ids, scores = tuned.recommend([new.frame.user.iloc[0]], k=3)
+        assert ids.shape == (1, 3) and np.all(np.isfinite(scores))

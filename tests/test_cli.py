@@ -67,3 +67,23 @@ def test_errors_are_clear(argv, message, csv, tmp_path, capsys):
     argv = [str(csv) if a == "CSV" else a for a in argv] + ["--run-dir", str(tmp_path / "r")]
     assert cli.main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_presets_load_fine_tune_export(tmp_path, capsys):
+    assert cli.main(["presets", "list"]) == 0
+    assert "dot_bias_mf_movielens_100k" in capsys.readouterr().out
+    assert cli.main(["load", "dot_bias_mf_movielens_100k", "--run-dir", str(tmp_path / "p")]) == 0
+    assert (tmp_path / "p" / "model.keras").is_file() and (tmp_path / "p" / "preset.json").is_file()
+    capsys.readouterr()
+    new = make_ratings(n_rows=600, n_users=30, n_items=40).frame
+    new["user"] += 100_000  # users the preset never saw; items 101..140 are ML-100k movies
+    path = tmp_path / "new.csv"
+    new.to_csv(path, index=False)
+    assert cli.main(["fine-tune", "dot_bias_mf_movielens_100k", "--data", str(path), "--freeze-old",
+                     "--epochs", "2", "--verbose", "0", "--run-dir", str(tmp_path / "t")]) == 0
+    metrics = json.loads((tmp_path / "t" / "metrics.json").read_text())
+    assert metrics["new_users"] == 30 and metrics["rmse_after"] < metrics["rmse_before"]
+    assert cli.main(["export", str(tmp_path / "t"), "--to", str(tmp_path / "ex"), "--name", "tuned"]) == 0
+    assert (tmp_path / "ex" / "tuned" / "1" / "saved_model.pb").is_file()
+    assert cli.main(["load", "dot_bias_mf_movielens_10k"]) == 2
+    assert "Did you mean" in capsys.readouterr().err

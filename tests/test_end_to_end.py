@@ -39,13 +39,14 @@ def mf(split):
 
 
 def test_dot_bias_mf_reaches_its_rmse(mf):
-    # Measured 0.912 (fastai's EmbeddingDotBias: 0.912, Surprise SVD++: 0.918 on this split).
-    # The project's 0.900 goal is not reached: a Bayesian MF (Gibbs, 200 samples) tops out at
-    # 0.903 here, so a point-estimate MF has little room left; see the README.
+    # Measured 0.9075 / MAE 0.717 (seeds 1-3: 0.9095, 0.9073, 0.9073); fastai's
+    # EmbeddingDotBias reaches 0.912 and Surprise's SVD++ 0.918 on this split. The project's
+    # 0.900 goal is not reached: a Bayesian MF (Gibbs, 200 samples) tops out at 0.903 here and
+    # an average of six of these models at 0.904; see the README.
     model, metrics, seconds = mf
     print(f"dot_bias_mf: {metrics} in {seconds:.1f}s")
-    assert metrics["rmse"] <= 0.915
-    assert metrics["mae"] <= 0.725
+    assert metrics["rmse"] <= 0.910
+    assert metrics["mae"] <= 0.720
 
 
 def test_embedding_nn_reaches_its_rmse(split):

@@ -176,6 +176,8 @@ def fit(
         # Models trained by an external engine (gensim) fill their own weights; they report
         # per-epoch losses through the same Keras callbacks and return a History.
         extra = [keras.callbacks.TensorBoard(log_dir=os.fspath(log_dir))] if log_dir is not None else []
+        if not hasattr(model, "optimizer"):
+            model.optimizer = None  # never compiled; Keras callbacks (TensorBoard) read it
         return model.train_on(
             train, validation=validation, epochs=epochs, seed=seed, verbose=verbose,
             callbacks=[EpochTimer(), *extra, *callbacks],

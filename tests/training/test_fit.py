@@ -3,6 +3,7 @@ import pytest
 
 from embedzoo import training, zoo
 from embedzoo.errors import ConfigError, DataError
+from tests.helpers import make_implicit
 
 
 def test_validation_metrics_and_epoch_times(tiny):
@@ -68,6 +69,16 @@ def test_nan_guard(tiny):
 def test_tensorboard_logs(tiny, tmp_path):
     model = zoo.build("dot_bias_mf", tiny, n_factors=4, seed=0)
     training.fit(model, tiny, epochs=1, batch_size=256, log_dir=tmp_path / "logs", verbose=0)
+    assert any((tmp_path / "logs").rglob("events.out.tfevents.*"))
+
+
+@pytest.mark.parametrize("name", ["popularity", "item2vec"])
+def test_tensorboard_logs_of_models_that_train_themselves(name, tmp_path):
+    # They are never compiled (no optimizer); TensorBoard must still log their epochs.
+    data = make_implicit()
+    model = zoo.build(name, data)
+    history = training.fit(model, data, epochs=2, log_dir=tmp_path / "logs", verbose=0)
+    assert len(history.history["loss"]) == 2
     assert any((tmp_path / "logs").rglob("events.out.tfevents.*"))
 
 

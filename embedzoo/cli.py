@@ -146,11 +146,12 @@ def cmd_train(args) -> int:
     run = Path(args.run_dir)
     run.mkdir(parents=True, exist_ok=True)
     data = load_data(args.data)
-    train, test = split_data(data, args.split, args.test_fraction, args.seed)
     if args.protocol:  # the ranking protocol: k-core (> 5), per-user temporal 10% hold-out
         from embedzoo.training import evaluation
 
         train, test = evaluation.ranking_protocol(data)
+    else:
+        train, test = split_data(data, args.split, args.test_fraction, args.seed)
     print(f"data: {data}\ntrain: {len(train)} rows, validation: {len(test) if test else 0} rows")
     model = zoo.build(args.model, train, **parse_overrides(args.set))
     fit_kwargs = {
@@ -175,8 +176,10 @@ def cmd_train(args) -> int:
         metrics.update(_train_ranking_metrics(model, train, test))
     zoo.save_model(model, run / "model.keras")
     (run / "config.json").write_text(json.dumps({
-        "model": args.model, "data": args.data, "split": args.split,
-        "test_fraction": args.test_fraction, "seed": args.seed,
+        "model": args.model, "data": args.data,
+        # what `evaluate` needs to rebuild the held-out part: --protocol or --split/--seed
+        **({"split": "protocol"} if args.protocol else {"split": args.split, "test_fraction": args.test_fraction}),
+        "seed": args.seed,
         "config": model.model_config(), "fit": fit_kwargs,
     }, indent=2, default=str))
     (run / "history.json").write_text(json.dumps(history.history, indent=2, default=float))

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from embedzoo import cli
-from tests.helpers import make_ratings
+from tests.helpers import make_implicit, make_ratings
 
 
 @pytest.fixture(scope="module")
@@ -87,3 +87,15 @@ def test_presets_load_fine_tune_export(tmp_path, capsys):
     assert (tmp_path / "ex" / "tuned" / "1" / "saved_model.pb").is_file()
     assert cli.main(["load", "dot_bias_mf_movielens_10k"]) == 2
     assert "Did you mean" in capsys.readouterr().err
+
+
+def test_train_with_the_ranking_protocol_records_it(tmp_path, capsys):
+    path = tmp_path / "clicks.csv"
+    make_implicit(n_users=60, n_items=40).frame.to_csv(path, index=False)
+    run_dir = tmp_path / "pop"
+    assert cli.main(["train", "popularity", "--data", str(path), "--protocol", "--run-dir", str(run_dir),
+                     "--verbose", "0"]) == 0
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["split"] == "protocol" and "test_fraction" not in config
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert any(key.startswith("full_") or key.startswith("sampled") for key in metrics), metrics

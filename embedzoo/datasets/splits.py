@@ -139,7 +139,7 @@ def _user_counts(inter: Interactions, what: str) -> np.ndarray:
 def _tail_split(inter: Interactions, n_test: np.ndarray, what: str):
     """Sends each user's last ``n_test`` rows by (timestamp, item id) to test."""
     uidx = inter.user_index
-    order = _user_time_item_order(inter)
+    order = user_time_item_order(inter)
     counts = np.bincount(uidx, minlength=inter.users.size)
     ends = np.cumsum(counts)  # one past each user's last sorted position
     from_end = ends[uidx[order]] - 1 - np.arange(len(order))  # 0 = the user's latest row
@@ -150,7 +150,7 @@ def _tail_split(inter: Interactions, n_test: np.ndarray, what: str):
     return inter.subset(np.flatnonzero(~is_test)), inter.subset(np.flatnonzero(is_test))
 
 
-def _user_time_item_order(inter: Interactions) -> np.ndarray:
+def user_time_item_order(inter: Interactions) -> np.ndarray:
     """Row positions sorted by (user, timestamp, item id), then row order.
 
     One stable argsort of a packed int64 key when it fits (timestamps made dense when their

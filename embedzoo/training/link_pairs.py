@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from embedzoo.datasets.interactions import ITEM, RATING, USER, Interactions
+from embedzoo.datasets.interactions import ITEM, RATING, USER, Interactions, sorted_unique
 from embedzoo.errors import ConfigError, DataError
 from embedzoo.training.pipelines import AUTOTUNE, PIPELINES, index_batches
 
@@ -31,7 +31,7 @@ NAME = "link_pairs"
 def pair_keys(link_index, entity_index, n_entities: int) -> np.ndarray:
     """Sorted distinct int64 keys ``link × n_entities + entity`` of index pairs."""
     keys = np.asarray(link_index, np.int64) * int(n_entities) + np.asarray(entity_index, np.int64)
-    return np.unique(keys)
+    return sorted_unique(keys)
 
 
 def is_known(keys: tf.Tensor, candidates: tf.Tensor) -> tf.Tensor:

@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from embedzoo.datasets.interactions import Interactions
-from embedzoo.datasets.splits import _user_time_item_order
+from embedzoo.datasets.splits import user_time_item_order
 from embedzoo.errors import DataError
 from embedzoo.training import samplers
 from embedzoo.training.pipelines import AUTOTUNE, PIPELINES, encode, index_batches
@@ -41,7 +41,7 @@ def recency_weights(interactions: Interactions, strength: float, power: float) -
     n = len(interactions)
     if strength == 0 or not interactions.has_timestamps or n == 0:
         return np.ones(n, np.float32)
-    order = _user_time_item_order(interactions)
+    order = user_time_item_order(interactions)
     users = interactions.user_index[order]
     counts = np.bincount(users, minlength=interactions.users.size)
     first = (np.cumsum(counts) - counts).astype(np.int64)

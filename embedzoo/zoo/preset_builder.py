@@ -135,7 +135,6 @@ TASK_PROTOCOL = {"rating": "ml100k_ratings", "ranking": "ml100k_ranking"}
 #: Per-model recipes: constructor config and fit settings, when the defaults don't suit a
 #: bundled preset (kept small: the whole set ships inside the package).
 RECIPES: dict[str, dict] = {
-    "dot_bias_mf": {"config": {"n_factors": 64}},
     "embedding_nn": {"config": {"hidden_layers": [256]}},
     "link_embedding": {"protocol": "ml100k_kg_links"},
     "doc2vec": {"config": {"text_column": ["title", "genres"], "min_count": 1, "epochs": 60}},

@@ -14,7 +14,7 @@ import tensorflow as tf
 from embedzoo.errors import ConfigError
 from embedzoo.zoo.base import ZooModel
 from embedzoo.zoo.dot_bias_mf import check_y_range, squash
-from embedzoo.zoo.layers import Embedding
+from embedzoo.zoo.layers import Embedding, scores_in_item_chunks
 from embedzoo.zoo.registry import register
 
 
@@ -157,17 +157,22 @@ class EmbeddingNN(ZooModel):
         return squash(logits, self.y_range, shift)
 
     def all_item_scores(self, user_index):
-        # The first layer is linear in [u, v]: compute its item half once for all items.
+        # The first layer is linear in [u, v]: compute its item half once for all items, then
+        # run the rest of the MLP on item chunks (scores_in_item_chunks bounds the memory).
         first = self.dense_layers[0]
         kernel = first.kernel
         u = self.user_embedding(user_index)
         items = self.item_embedding.embeddings.value
         user_part = tf.matmul(u, kernel[: self.user_embedding_size])
         item_part = tf.matmul(items, kernel[self.user_embedding_size :]) + first.bias
-        x = tf.nn.relu(user_part[:, None, :] + item_part[None, :, :])  # [batch, items, units]
-        for dense in self.dense_layers[1:]:
-            x = dense(x)
-        logits = self.head(x)[..., 0]
+
+        def block(item_rows):
+            x = tf.nn.relu(user_part[:, None, :] + item_rows[None, :, :])  # [batch, chunk, units]
+            for dense in self.dense_layers[1:]:
+                x = dense(x)
+            return self.head(x)[..., 0]
+
+        logits = scores_in_item_chunks(block, item_part, max(self.hidden_layers))
         if self.biases:
             logits += self.user_bias(user_index) + tf.transpose(self.item_bias.embeddings.value)
         shift = self.user_range(user_index) if self.user_y_range else None

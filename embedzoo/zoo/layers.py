@@ -184,3 +184,39 @@ class SeenItems(keras.layers.Layer):
         self.indptr = np.asarray(store["indptr"], dtype=np.int64)
         self.indices = np.asarray(store["indices"], dtype=np.int32)
         self._tensors = None
+
+
+#: Elements per user of the largest ``[batch, chunk, width]`` intermediate that
+#: ``scores_in_item_chunks`` builds (262,144 floats = 1 MB per user in the batch).
+ITEM_CHUNK_ELEMENTS = 1 << 18
+
+
+def scores_in_item_chunks(block, item_rows, width: int, chunk_elements: int | None = None):
+    """``[batch, items]`` scores from ``block(item_rows[a:b]) -> [batch, b - a]``, in chunks.
+
+    Towers that score every (user, item) pair (``embedding_nn``, NCF's MLP) build a ``[batch,
+    items, width]`` activation; over a big catalogue that is gigabytes. Items are scored
+    ``chunk_elements // width`` at a time (``tf.map_fn``, one chunk alive at once), so memory
+    stays ``batch × chunk_elements`` floats; a catalogue that fits in one chunk is one call.
+
+    Args:
+        block: scores of the whole batch against a ``[c, ...]`` slice of ``item_rows``.
+        item_rows: per-item inputs of ``block`` with a static first dimension (the catalogue).
+        width: the widest per-pair activation ``block`` builds.
+        chunk_elements: elements per user of that activation (default ``ITEM_CHUNK_ELEMENTS``).
+    """
+    n = int(item_rows.shape[0])
+    budget = ITEM_CHUNK_ELEMENTS if chunk_elements is None else int(chunk_elements)
+    chunk = max(1, budget // max(1, int(width)))
+    if n <= chunk:
+        return block(item_rows)
+    pad = -n % chunk
+    parts = tf.reshape(
+        tf.pad(item_rows, [[0, pad]] + [[0, 0]] * (item_rows.shape.rank - 1)),
+        [-1, chunk, *item_rows.shape[1:]],
+    )
+    out = tf.map_fn(
+        block, parts, fn_output_signature=tf.TensorSpec([None, chunk], item_rows.dtype), parallel_iterations=1
+    )
+    batch = tf.shape(out)[1]
+    return tf.reshape(tf.transpose(out, [1, 0, 2]), [batch, -1])[:, :n]

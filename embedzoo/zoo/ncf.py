@@ -27,7 +27,7 @@ from embedzoo.training import negative_pipelines  # noqa: F401  (registers "poin
 from embedzoo.training.losses import LogisticLoss
 from embedzoo.zoo.base import ZooModel
 from embedzoo.zoo.bpr import check_recency, check_sampling
-from embedzoo.zoo.layers import Embedding
+from embedzoo.zoo.layers import Embedding, scores_in_item_chunks
 from embedzoo.zoo.registry import register
 
 
@@ -84,20 +84,29 @@ class _NCF(ZooModel):
     def training_loss(self):
         return LogisticLoss()
 
-    def _tower_all_items(self, dense, user_vec, item_table):
-        """The tower for every (user in batch, item) pair; the first layer's item half once."""
+    def _tower_all_items(self, dense, user_vec, item_table, head):
+        """``head(tower(...))`` for every (user in batch, item) pair, ``[batch, items]``: the
+        first layer's item half once, the rest on item chunks (``scores_in_item_chunks``)."""
         first = dense[0] if dense else None
         if first is None:
-            return tf.concat(
-                [tf.repeat(user_vec[:, None, :], tf.shape(item_table)[0], axis=1),
-                 tf.repeat(item_table[None], tf.shape(user_vec)[0], axis=0)], axis=-1)  # fmt: skip
+            def block(rows):
+                pairs = tf.concat(
+                    [tf.repeat(user_vec[:, None, :], tf.shape(rows)[0], axis=1),
+                     tf.repeat(rows[None], tf.shape(user_vec)[0], axis=0)], axis=-1)  # fmt: skip
+                return head(pairs)
+
+            return scores_in_item_chunks(block, item_table, user_vec.shape[-1] + item_table.shape[-1])
         width = user_vec.shape[-1]
         user_part = tf.matmul(user_vec, first.kernel[:width])
         item_part = tf.matmul(item_table, first.kernel[width:]) + first.bias
-        x = tf.nn.relu(user_part[:, None, :] + item_part[None, :, :])  # [batch, items, units]
-        for layer in dense[1:]:
-            x = layer(x)
-        return x
+
+        def block(rows):
+            x = tf.nn.relu(user_part[:, None, :] + rows[None, :, :])  # [batch, chunk, units]
+            for layer in dense[1:]:
+                x = layer(x)
+            return head(x)
+
+        return scores_in_item_chunks(block, item_part, max(int(layer.units) for layer in dense))
 
 
 def _check_layers(mlp_layers) -> tuple[int, ...]:
@@ -202,8 +211,10 @@ class MLP(_NCF):
         return self.head(self._mlp(u, v))[:, 0]
 
     def all_item_scores(self, user_index):
-        x = self._tower_all_items(self.tower, self.mlp_user(user_index), self.mlp_item.embeddings.value)
-        return self.head(x)[..., 0]
+        return self._tower_all_items(
+            self.tower, self.mlp_user(user_index), self.mlp_item.embeddings.value,
+            lambda x: self.head(x)[..., 0],
+        )
 
     def item_vectors(self):
         return self.mlp_item.embeddings.value
@@ -259,8 +270,10 @@ class NeuMF(_NCF):
         kernel = self.head.kernel[:, 0]
         p = self.gmf_user(user_index) * kernel[: self.n_factors][None, :]
         gmf = tf.matmul(p, self.gmf_item.embeddings.value, transpose_b=True)
-        x = self._tower_all_items(self.tower, self.mlp_user(user_index), self.mlp_item.embeddings.value)
-        mlp = tf.tensordot(x, kernel[self.n_factors :], axes=[[2], [0]])
+        mlp = self._tower_all_items(
+            self.tower, self.mlp_user(user_index), self.mlp_item.embeddings.value,
+            lambda x: tf.tensordot(x, kernel[self.n_factors :], axes=[[2], [0]]),
+        )
         return gmf + mlp + self.head.bias
 
     def item_vectors(self):

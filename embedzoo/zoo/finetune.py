@@ -55,10 +55,12 @@ def grow(model, interactions: Interactions):
 
 def _table_of(name: str, rows: int, model) -> str | None:
     """``"user"`` or ``"item"``: which vocabulary indexes a table (by name, else by size)."""
-    leaf = name.split("/")[-2] if "/" in name else name
-    for kind in ("user", "item"):
-        if leaf.startswith(kind):
-            return kind
+    # "model/user_penalty_weight" (a model weight) or "model/user_factors/embeddings" (a layer's)
+    parts = name.split("/")
+    for leaf in (parts[-1], parts[-2] if len(parts) > 1 else ""):
+        for kind in ("user", "item"):
+            if leaf.startswith(kind):
+                return kind
     by_size = [k for k, v in (("user", model.users), ("item", model.items)) if v.size == rows]
     return by_size[0] if len(by_size) == 1 else None
 

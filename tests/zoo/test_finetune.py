@@ -78,3 +78,14 @@ def test_held_back_users_acceptance(embedzoo_cache):
           f"original users {before_old['rmse']:.4f} -> {after_old['rmse']:.4f}")
     assert after_new["rmse"] < before_new["rmse"] - 0.1
     assert after_old["rmse"] <= before_old["rmse"] + 1e-6
+
+
+def test_grow_when_user_and_item_vocabularies_have_the_same_size():
+    # Model-level weights (penalty weights, popularity) are told apart by name, not by size.
+    data = make_ratings(n_users=30, n_items=30, n_rows=600)
+    old = data.subset(np.flatnonzero((data.frame.user.to_numpy() <= 20) & (data.frame.item.to_numpy() <= 120)))
+    model = zoo.build("dot_bias_mf", old, n_factors=4, prior=None, seed=0)
+    assert model.users.size == model.items.size == 21
+    grown = grow(model, data)
+    assert grown.users.size == data.users.size
+    assert grown.user_penalty_weight.shape == (grown.users.size,)

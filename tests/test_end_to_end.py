@@ -39,14 +39,13 @@ def mf(split):
 
 
 def test_dot_bias_mf_reaches_its_rmse(mf):
-    # Measured 0.9075 / MAE 0.717 (seeds 1-3: 0.9095, 0.9073, 0.9073); fastai's
-    # EmbeddingDotBias reaches 0.912 and Surprise's SVD++ 0.918 on this split. The project's
-    # 0.900 goal is not reached: a Bayesian MF (Gibbs, 200 samples) tops out at 0.903 here and
-    # an average of six of these models at 0.904; see the README.
+    # Measured 0.8879 / MAE 0.699 in ~3-4 s (seed 1: 0.8877); without the spectral prior
+    # (prior=None, l2=0.15) 0.9075. fastai's EmbeddingDotBias reaches 0.912 and Surprise's
+    # SVD++ 0.918 on this split.
     model, metrics, seconds = mf
     print(f"dot_bias_mf: {metrics} in {seconds:.1f}s")
-    assert metrics["rmse"] <= 0.910
-    assert metrics["mae"] <= 0.720
+    assert metrics["rmse"] <= 0.900
+    assert metrics["mae"] <= 0.705
 
 
 def test_embedding_nn_reaches_its_rmse(split):
@@ -61,10 +60,15 @@ def test_embedding_nn_reaches_its_rmse(split):
 def test_most_and_least_liked_make_sense(mf, ml100k):
     model, _, _ = mf
     table = model.item_bias_table(10, titles=ml100k.item_metadata["title"])
-    top = set(table[table.end == "highest"].title)
-    # Classics with hundreds of high ratings should be among the best-liked by bias.
-    assert top & {"Star Wars", "Schindler's List", "Shawshank Redemption, The", "Casablanca",
-                  "Usual Suspects, The", "Godfather, The", "Silence of the Lambs, The"}
+    mean_rating = ml100k.frame.groupby("item").rating.mean()
+    top = mean_rating.loc[table[table.end == "highest"].item.to_list()]
+    bottom = mean_rating.loc[table[table.end == "lowest"].item.to_list()]
+    print(table.to_string())
+    # Measured: the ten highest biases belong to films averaging 4.32 stars (Close Shave,
+    # Wrong Trousers, 12 Angry Men, Good Will Hunting, ...), the ten lowest to 1.87 (Children
+    # of the Corn: The Gathering, Lawnmower Man 2, Speed 2, ...); all ratings average 3.53.
+    assert top.mean() >= 4.1 and top.min() >= 3.8
+    assert bottom.mean() <= 2.1 and bottom.max() <= 2.5
 
 
 def test_export_reload_in_fresh_process_gives_same_predictions(mf, split, tmp_path):

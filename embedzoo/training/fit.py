@@ -193,7 +193,7 @@ def fit(
         val_ds = None
         if validation is not None:
             val_ds = pipelines.evaluation_dataset(model, validation, batch_size=max(batch_size, 65536))
-    cbs = [keras.callbacks.TerminateOnNaN(), EpochTimer(), *callbacks]
+    cbs = [keras.callbacks.TerminateOnNaN(), EpochTimer(), *model.training_callbacks(), *callbacks]
     if log_dir is not None:
         cbs.append(keras.callbacks.TensorBoard(log_dir=os.fspath(log_dir)))
     if checkpoint_dir is not None:

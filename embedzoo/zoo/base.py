@@ -110,7 +110,11 @@ class ZooModel(keras.Model):
         self.item_penalty_weight.assign(_penalty_weights(counts))
         user_counts = np.bincount(users[known], minlength=self.users.size).astype("float32")
         self.user_penalty_weight.assign(_penalty_weights(user_counts))
+        self.remember_pairs(users[known], items[known])
         self._functions.clear()
+
+    def remember_pairs(self, user_index: np.ndarray, item_index: np.ndarray) -> None:
+        """Hook for subclasses: the training rows' index pairs (known ids), before training."""
 
     def row_penalty(self, index, squared_norms, which: str):
         """Batch mean of ``squared_norms`` weighted by each row's penalty weight."""
@@ -120,6 +124,10 @@ class ZooModel(keras.Model):
     # -- training hooks (used by embedzoo.training.fit) ------------------------------------
     def training_loss(self):
         return "mse" if self.task == "rating" else "binary_crossentropy"
+
+    def training_callbacks(self) -> list:
+        """Keras callbacks ``training.fit`` adds for this model (e.g. per-epoch refits)."""
+        return []
 
     def training_metrics(self):
         if self.task == "rating":

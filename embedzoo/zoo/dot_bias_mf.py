@@ -6,6 +6,13 @@ EmbeddingDotBias with a global bias and, optionally, a learned per-user shift of
 L2 penalty on the rows a batch uses (O(batch)), each row weighted by mean count / its count so
 that rare and frequent ids are regularised alike. Unknown users (or items) use the zero row:
 global + item (or user) bias, inside the global y-range.
+
+With ``prior="spectral"`` (the default) the factors start at a spectral embedding of the
+training data's who-rated-what matrix (``embedzoo.zoo.spectral``) and their L2 penalty is
+centred, instead of on zero, on a linear map of that embedding, refitted by least squares to
+the factors before every epoch (a regression prior, as in Agarwal & Chen's RLFM): users who
+rated the same things start, and are pulled, together. Only training changes; the score is the
+same formula. On MovieLens-100k it takes validation RMSE from 0.9075 to 0.888 (README).
 """
 
 from __future__ import annotations
@@ -19,6 +26,9 @@ from embedzoo.errors import ConfigError
 from embedzoo.zoo.base import ZooModel
 from embedzoo.zoo.layers import Embedding
 from embedzoo.zoo.registry import register
+from embedzoo.zoo.spectral import spectral_embedding
+
+PRIORS = (None, "spectral")
 
 
 def check_y_range(y_range):
@@ -51,12 +61,20 @@ class DotBiasMF(ZooModel):
         n_factors: width of the user and item factors.
         y_range: ``(low, high)`` of the sigmoid output, or ``None`` for the raw dot product.
         l2: L2 coefficient of the factor rows: the batch mean of each used row's squared norm
-            times its frequency weight (``ZooModel.row_penalty``), so in expectation every row
-            of the table is penalised equally.
+            (its distance to the prior mean) times its frequency weight
+            (``ZooModel.row_penalty``), so in expectation every row of the table is penalised
+            equally. About 0.15 suits ``prior=None`` on MovieLens-100k.
         bias_l2: the same for the bias rows.
         init_std: standard deviation of the initial factors.
         user_y_range: learn a per-user shift of the y-range's ends.
         y_range_l2: L2 coefficient of those shifts.
+        prior: ``"spectral"``: on the first ``training.fit`` the factors start at a spectral
+            embedding of the training pairs (scaled to ``init_std``); their penalty is centred
+            on ``[1, embedding] @ β``, β the least-squares fit to the factors of the rows in the
+            training data, refitted before every epoch (``refit_prior``). The embedding is kept
+            (not trained), so fine-tuning keeps the same prior; new rows' embedding is zero.
+            ``None``: random start, penalty centred on zero.
+        prior_degree_power: γ of the embedding's degree normalisation ``D_u^-γ X D_i^-γ``.
 
     Example:
         >>> from embedzoo import zoo, training
@@ -84,11 +102,13 @@ class DotBiasMF(ZooModel):
         item_vocabulary,
         n_factors: int = 32,
         y_range=(0.0, 5.5),
-        l2: float = 0.15,
+        l2: float = 0.25,
         bias_l2: float = 0.2,
         init_std: float = 0.01,
         user_y_range: bool = True,
         y_range_l2: float = 0.01,
+        prior: str | None = "spectral",
+        prior_degree_power: float = 0.4,
         **kwargs,
     ):
         super().__init__(user_vocabulary, item_vocabulary, **kwargs)
@@ -110,9 +130,24 @@ class DotBiasMF(ZooModel):
         if self.user_y_range:
             self.user_range = Embedding(self.users.size, 2, "zeros", name="user_range")
             layers.append(self.user_range)
+        if prior not in PRIORS:
+            raise ConfigError(f"prior must be one of {PRIORS}, got {prior!r}")
+        self.prior = prior
+        self.prior_degree_power = float(prior_degree_power)
+        if self.prior:
+            k = self.n_factors
+            # The embedding, and the prior mean its least-squares map gives (per row).
+            self.user_prior = Embedding(self.users.size, k, "zeros", name="user_prior", trainable=False)
+            self.item_prior = Embedding(self.items.size, k, "zeros", name="item_prior", trainable=False)
+            self.user_prior_mean = Embedding(self.users.size, k, "zeros", name="user_prior_mean", trainable=False)
+            self.item_prior_mean = Embedding(self.items.size, k, "zeros", name="item_prior_mean", trainable=False)
+            layers += [self.user_prior, self.item_prior, self.user_prior_mean, self.item_prior_mean]
         for layer in layers:
             layer.build()
         self.global_bias = self.add_weight(shape=(), initializer="zeros", name="global_bias")
+        if self.prior:
+            # 1 once the embedding is computed: later fits (fine-tuning) keep factors and prior.
+            self.prior_ready = self.add_weight(shape=(), initializer="zeros", trainable=False, name="prior_ready")
         self.built = True
 
     def model_config(self) -> dict:
@@ -124,6 +159,8 @@ class DotBiasMF(ZooModel):
             "init_std": self.init_std,
             "user_y_range": self.user_y_range,
             "y_range_l2": self.y_range_l2,
+            "prior": self.prior,
+            "prior_degree_power": self.prior_degree_power,
         }
 
     def call(self, inputs, training=False):
@@ -132,9 +169,10 @@ class DotBiasMF(ZooModel):
         bu, bi = self.user_bias(u)[:, 0], self.item_bias(i)[:, 0]
         shift = self.user_range(u) if self.user_y_range else None
         if training:
+            dp, dq = (p - self.user_prior_mean(u), q - self.item_prior_mean(i)) if self.prior else (p, q)
             penalty = self.l2 * (
-                self.row_penalty(u, tf.reduce_sum(p * p, -1), "user")
-                + self.row_penalty(i, tf.reduce_sum(q * q, -1), "item")
+                self.row_penalty(u, tf.reduce_sum(dp * dp, -1), "user")
+                + self.row_penalty(i, tf.reduce_sum(dq * dq, -1), "item")
             )
             penalty += self.bias_l2 * (
                 self.row_penalty(u, bu * bu, "user") + self.row_penalty(i, bi * bi, "item")
@@ -144,6 +182,62 @@ class DotBiasMF(ZooModel):
             self.add_loss(penalty)
         logits = tf.reduce_sum(p * q, -1) + bu + bi + self.global_bias
         return squash(logits, self.y_range, shift)
+
+    @classmethod
+    def from_config(cls, config):
+        # Files written before the spectral prior existed trained without one.
+        return super().from_config({"prior": None, **config})
+
+    def remember_pairs(self, user_index, item_index) -> None:
+        """First fit with ``prior="spectral"``: compute the embedding, start the factors there."""
+        self._prior_solvers = None  # the rows in the training data may have changed
+        if not self.prior or float(keras.ops.convert_to_numpy(self.prior_ready)) > 0:
+            return
+        P, Q = spectral_embedding(
+            user_index, item_index, self.users.size, self.items.size, self.n_factors,
+            degree_power=self.prior_degree_power,
+        )
+        for values, prior, factors in ((P, self.user_prior, self.user_factors), (Q, self.item_prior, self.item_factors)):
+            values[0] = 0.0  # the unknown row
+            std = float(values[1:].std()) if len(values) > 1 else 0.0
+            if std > 0:
+                values *= self.init_std / std
+            prior.embeddings.assign(values)
+            # Columns the embedding cannot fill (rank < n_factors) keep their random start.
+            start = keras.ops.convert_to_numpy(factors.embeddings)
+            filled = np.any(values != 0, axis=0)
+            start[:, filled] = values[:, filled]
+            factors.embeddings.assign(start)
+        self.prior_ready.assign(1.0)
+        self.refit_prior()
+
+    def refit_prior(self) -> None:
+        """Prior mean of each factor table := ``[1, embedding] @ β``, β the least-squares fit
+        to the current factors of the rows the training data uses (penalty weight > 0)."""
+        if not self.prior:
+            return
+        sides = (
+            (self.user_prior, self.user_factors, self.user_prior_mean, self.user_penalty_weight),
+            (self.item_prior, self.item_factors, self.item_prior_mean, self.item_penalty_weight),
+        )
+        if getattr(self, "_prior_solvers", None) is None:
+            # [1, embedding] and the pseudo-inverse of its training rows: fixed during a fit.
+            self._prior_solvers = []
+            for prior, _, _, weight in sides:
+                emb = keras.ops.convert_to_numpy(prior.embeddings)
+                x = np.concatenate([np.ones((len(emb), 1), np.float32), emb], axis=1)
+                rows = np.flatnonzero(keras.ops.convert_to_numpy(weight) > 0)
+                self._prior_solvers.append((x, rows, np.linalg.pinv(x[rows]) if len(rows) else None))
+        for (_, factors, mean, _), (x, rows, pinv) in zip(sides, self._prior_solvers, strict=True):
+            if pinv is None:
+                continue
+            beta = pinv @ keras.ops.convert_to_numpy(factors.embeddings)[rows]
+            values = (x @ beta).astype(np.float32)
+            values[0] = 0.0
+            mean.embeddings.assign(values)
+
+    def training_callbacks(self) -> list:
+        return [PriorRefit()] if self.prior else []
 
     def all_item_scores(self, user_index):
         p = self.user_factors(user_index)
@@ -176,3 +270,10 @@ class DotBiasMF(ZooModel):
                 title = titles.get(item, str(item)) if titles is not None else str(item)
                 rows.append({"end": end, "item": item, "title": title, "bias": float(bias[j])})
         return pd.DataFrame(rows)
+
+
+class PriorRefit(keras.callbacks.Callback):
+    """Refits ``dot_bias_mf``'s spectral prior mean before every epoch (``refit_prior``)."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.model.refit_prior()

@@ -3,18 +3,11 @@ import pytest
 
 from embedzoo import training, zoo
 from embedzoo.errors import ConfigError
-from tests.helpers import make_implicit
+from tests.zoo import implicit
 from tests.zoo.contract import ContractSuite
 
-
-@pytest.fixture(scope="module")
-def tiny():
-    return make_implicit()
-
-
-@pytest.fixture(scope="module")
-def tiny_str():
-    return make_implicit(string_ids=True, seed=1)
+# implicit-feedback data for this module's tests (the contract suite's too)
+tiny, tiny_str = implicit.tiny, implicit.tiny_str
 
 
 class TestBPRContract(ContractSuite):

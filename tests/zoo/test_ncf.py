@@ -5,19 +5,13 @@ from embedzoo import training, zoo
 from embedzoo.errors import ConfigError
 from embedzoo.zoo.ncf import NeuMF
 from tests.helpers import make_implicit
+from tests.zoo import implicit
 from tests.zoo.contract import ContractSuite
 
+# implicit-feedback data for this module's tests (the contract suite's too)
+tiny, tiny_str = implicit.tiny, implicit.tiny_str
+
 SMALL = {"gmf": {"n_factors": 6}, "mlp": {"mlp_layers": [12, 8, 4]}, "neumf": {"n_factors": 6, "mlp_layers": [12, 8, 4]}}
-
-
-@pytest.fixture(scope="module")
-def tiny():
-    return make_implicit()
-
-
-@pytest.fixture(scope="module")
-def tiny_str():
-    return make_implicit(string_ids=True, seed=1)
 
 
 class TestGMFContract(ContractSuite):

@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from embedzoo.training.optimizers import RowwiseAdam  # noqa: E402
-from embedzoo.zoo.layers import Embedding  # noqa: E402
+from embedzoo.core.layers import Embedding  # noqa: E402
 
 DIM, BATCH, STEPS = 64, 8192, 48
 

@@ -3,18 +3,18 @@
 A training run writes a run directory: ``model.keras``, ``metrics.json``, ``config.json``,
 ``history.json`` and TensorBoard ``logs/``. The other commands take ``--run DIR`` (or
 ``--model FILE.keras``).
+
+Building the parser and ``--help`` import no TensorFlow: every command handler imports
+what it needs (``embedzoo.zoo``, ``embedzoo.training``, ``embedzoo.viz``) itself.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 SPLITS = ("random", "temporal", "leave-one-out", "none")
 

@@ -50,3 +50,34 @@ def make_implicit(n_users=60, n_items=40, per_user=(6, 20), seed=0, string_ids=F
         "timestamp": rng.permutation(len(u)),
     })
     return Interactions.from_frame(frame, source="tiny_implicit")
+
+
+PLANTED_WORDS = (
+    "galaxy starship rebel empire planet laser pilot droid orbit comet",
+    "wedding romance kiss heart lover date bride flowers letter dance",
+)
+
+
+def make_planted(n_users=40, n_items=30, own=10, other=2, seed=0):
+    """Two planted clusters: item ``i`` and user ``u`` belong to cluster ``id % 2``. Each user
+    rates ``own`` items of their cluster 5 and ``other`` items of the other cluster 1, and
+    every item's text is drawn from its cluster's words (for content models)."""
+    from embedzoo.datasets import item_texts
+
+    rng = np.random.default_rng(seed)
+    items = np.arange(n_items)
+    rows = []
+    for u in range(n_users):
+        mine, theirs = items[items % 2 == u % 2], items[items % 2 != u % 2]
+        rows += [(u + 100, int(i) + 1000, 5.0) for i in rng.choice(mine, own, replace=False)]
+        rows += [(u + 100, int(i) + 1000, 1.0) for i in rng.choice(theirs, other, replace=False)]
+    frame = pd.DataFrame(rows, columns=["user", "item", "rating"])
+    frame["timestamp"] = rng.permutation(len(frame))
+    data = Interactions.from_frame(frame, source="planted")
+    texts = [" ".join(rng.choice(PLANTED_WORDS[int(i) % 2].split(), size=12)) for i in data.items.ids]
+    return item_texts(pd.DataFrame({"item": data.items.ids, "text": texts}), interactions=data)
+
+
+@pytest.fixture(scope="session")
+def planted():
+    return make_planted()

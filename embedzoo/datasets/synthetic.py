@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from embedzoo.datasets.arrays import alias_table
 from embedzoo.datasets.interactions import ITEM, RATING, TIMESTAMP, USER, Interactions, Vocabulary
 from embedzoo.errors import DataError
 
@@ -62,8 +63,8 @@ def synthetic(
     if min(n_users, n_items, n_interactions) < 1:
         raise DataError("synthetic: n_users, n_items and n_interactions must be positive")
     rng = np.random.default_rng(seed)
-    item_table = _alias_table(n_items, zipf_exponent)
-    user_table = _alias_table(n_users, user_exponent)
+    item_table = alias_table(_power_law(n_items, zipf_exponent))
+    user_table = alias_table(_power_law(n_users, user_exponent))
     item_of_rank = rng.permutation(n_items).astype(np.int64) + 1
     user_of_rank = rng.permutation(n_users).astype(np.int64) + 1
     if with_ratings:
@@ -108,21 +109,9 @@ def synthetic(
     )
 
 
-def _alias_table(n: int, exponent: float) -> tuple[np.ndarray, np.ndarray]:
-    """Walker/Vose alias table for ranks 0..n-1 with p ∝ 1 / (rank + 1)**exponent."""
-    weights = np.arange(1, n + 1, dtype=np.float64) ** -exponent
-    scaled = (weights * (n / weights.sum())).tolist()
-    alias = np.arange(n, dtype=np.int64)
-    small = [k for k, v in enumerate(scaled) if v < 1.0]
-    large = [k for k, v in enumerate(scaled) if v >= 1.0]
-    while small and large:  # O(n) table building; the per-row work below is vectorised
-        s, g = small.pop(), large.pop()
-        alias[s] = g
-        scaled[g] -= 1.0 - scaled[s]
-        (small if scaled[g] < 1.0 else large).append(g)
-    for k in small + large:  # leftovers are 1 up to rounding
-        scaled[k] = 1.0
-    return np.asarray(scaled), alias
+def _power_law(n: int, exponent: float) -> np.ndarray:
+    """Weights of ranks 0..n-1: ``1 / (rank + 1)**exponent`` (float64)."""
+    return np.arange(1, n + 1, dtype=np.float64) ** -exponent
 
 
 def _draw(rng: np.random.Generator, table: tuple[np.ndarray, np.ndarray], size: int) -> np.ndarray:

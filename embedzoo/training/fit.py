@@ -1,8 +1,9 @@
 """``fit``: train any zoo model on Interactions with fast, seeded defaults.
 
 Keras ``Model.fit`` does the work (progress bar, callbacks, ``tf.distribute``); this function
-chooses the pipeline the model names, the row-wise optimizer, ``steps_per_execution`` and the
-callbacks (TensorBoard, checkpoints with resume, early stopping, NaN guard).
+reads the model's ``TrainingSpec`` (pipeline, loss, metrics, callbacks, defaults, engine) and
+adds the row-wise optimizer, ``steps_per_execution`` and the callbacks (TensorBoard,
+checkpoints with resume, early stopping, NaN guard).
 """
 
 from __future__ import annotations
@@ -18,43 +19,35 @@ from embedzoo.errors import ConfigError, DataError
 from embedzoo.training import optimizers, pipelines
 from embedzoo.training.callbacks import EpochTimer
 
-#: Execution defaults measured fast on 2 CPU cores (see benchmarks/): several steps per
-#: graph call amortise the Python overhead. XLA stays off by default: ``tf.unique`` and sparse
-#: scatters in the row-wise update are slower under XLA on CPU than without it. A model may
-#: ask for ``"jit_compile": "auto"`` in its ``fit_defaults`` (see ``resolve_jit_compile``).
+#: Several steps per graph call amortise the Python overhead of small steps. XLA stays off by
+#: default (``TrainingSpec`` defaults): ``tf.unique`` and sparse scatters in the row-wise update
+#: are slower under XLA on CPU; a model may ask for ``"jit_compile": "auto"``.
 STEPS_PER_EXECUTION = 16
-JIT_COMPILE = False
 
 
 def resolve_jit_compile(model: keras.Model, optimizer, jit_compile) -> bool:
-    """``jit_compile`` as a bool; ``"auto"`` is True when every embedding table is small.
+    """``jit_compile`` as a bool; ``"auto"`` is True when every trainable table is small.
 
-    Small: at most ``optimizers.DENSE_MAX_ELEMENTS``, so the row-wise optimizer updates it with
-    its dense masked path, which XLA fuses (no ``tf.unique``). Measured on ML-100k dot_bias_mf
-    (2 cores, defaults): 1.3-1.9M examples/s at batch 1024 against 1.2M for the sparse path
-    without XLA. A model with any big table keeps the O(batch) sparse path and no XLA.
+    Small: at most ``optimizers.DENSE_MAX_ELEMENTS`` elements, so the row-wise optimizer
+    updates it with its dense masked path, which XLA fuses (no ``tf.unique``). A model with any
+    big table keeps the O(batch) sparse path and no XLA (``docs/benchmarks.md`` has the
+    measurements).
 
     Example:
-        >>> resolve_jit_compile(model, optimizers.RowwiseAdam(), "auto")   # doctest: +SKIP
+        >>> from embedzoo import zoo
+        >>> from embedzoo.training import optimizers
+        >>> model = zoo.build("dot_bias_mf", user_vocabulary=[1, 2], item_vocabulary=[5])
+        >>> resolve_jit_compile(model, optimizers.RowwiseAdam(), "auto")
         True
+        >>> resolve_jit_compile(model, keras.optimizers.Adam(), "auto")
+        False
     """
     if jit_compile != "auto":
         return bool(jit_compile)
     if not isinstance(optimizer, (optimizers.RowwiseAdam, optimizers.RowwiseAdagrad)):
         return False
-    from embedzoo.zoo.layers import Embedding
-
-    sizes = [
-        optimizers.table_size(layer.embeddings)
-        for layer in model._flatten_layers(include_self=False)
-        if isinstance(layer, Embedding) and layer.built
-    ]
+    sizes = [optimizers.table_size(v) for v in model.trainable_variables if len(v.shape) == 2]
     return bool(sizes) and max(sizes) <= optimizers.DENSE_MAX_ELEMENTS
-
-
-def set_seed(seed: int) -> None:
-    """Seeds Python, NumPy and TensorFlow (Keras' global generator)."""
-    keras.utils.set_random_seed(int(seed))
 
 
 SCHEDULES = ("constant", "warmup_cosine")
@@ -83,34 +76,30 @@ def compile_model(
     schedule: str = "constant",
     total_steps: int = 0,
 ) -> keras.Model:
-    """Compiles ``model`` with its own loss and metrics and a row-wise optimizer.
+    """Compiles ``model`` with its spec's loss and metrics and a row-wise optimizer.
 
-    ``jit_compile=None`` takes the model's ``fit_defaults`` (else ``JIT_COMPILE``); ``"auto"``
-    is resolved by ``resolve_jit_compile``. Under XLA the row-wise optimizers update small
-    tables with their dense masked path.
+    ``jit_compile=None`` takes the spec's default; ``"auto"`` is resolved by
+    ``resolve_jit_compile``. Under XLA the row-wise optimizers update small tables with their
+    dense masked path. Zoo models hold no Keras lookup layer (their id lookups live outside the
+    layer tree), so Keras accepts ``jit_compile=True`` through ``compile``.
     """
-    defaults = model.fit_defaults
-    lr = learning_rate if learning_rate is not None else defaults.get("learning_rate")
+    spec = model.training_spec()
+    settings = spec.fit_settings()
+    lr = learning_rate if learning_rate is not None else settings["learning_rate"]
     if lr is not None and not isinstance(optimizer, keras.optimizers.Optimizer):
         lr = learning_rate_schedule(lr, schedule, total_steps)
-    opt = optimizers.get(optimizer or defaults.get("optimizer", "adam"), lr)
-    requested = defaults.get("jit_compile", JIT_COMPILE) if jit_compile is None else jit_compile
-    jit = resolve_jit_compile(model, opt, requested)
-    if jit and hasattr(opt, "dense_max_elements"):
+    opt = optimizers.get(optimizer or settings["optimizer"], lr)
+    jit = resolve_jit_compile(model, opt, settings["jit_compile"] if jit_compile is None else jit_compile)
+    if jit and isinstance(opt, (optimizers.RowwiseAdam, optimizers.RowwiseAdagrad)):
         # tf.unique is slow under XLA on CPU; the dense masked update is the same math.
         opt.dense_max_elements = optimizers.DENSE_MAX_ELEMENTS
     model.compile(
         optimizer=opt,
-        loss=model.training_loss(),
-        metrics=model.training_metrics(),
+        loss=spec.loss,
+        metrics=list(spec.metrics),
         steps_per_execution=steps_per_execution or STEPS_PER_EXECUTION,
-        jit_compile=jit and requested != "auto",
+        jit_compile=jit,
     )
-    if jit and requested == "auto":
-        # Keras refuses XLA for any model holding lookup layers (supports_jit=False), as every
-        # ZooModel does for its raw-id API; a model opting in with "auto" runs only index
-        # embeddings in its train/test steps, so XLA is safe there.
-        model._jit_compile = True
     return model
 
 
@@ -139,11 +128,13 @@ def fit(
         model: a zoo model (built with ``zoo.build``).
         train: training interactions.
         validation: optional held-out interactions (validation loss/metrics every epoch).
-        epochs, batch_size, optimizer, learning_rate: default to ``model.fit_defaults``.
+        epochs, batch_size, optimizer, learning_rate: default to the model's
+            ``training_spec().defaults``.
         schedule: learning-rate schedule, ``constant`` or ``warmup_cosine`` (default: the
             model's; schedules span this call's epochs).
-        seed: seeds weights' RNG users and the per-epoch shuffles; the same seed on CPU gives
-            the same weights.
+        seed: seeds the per-epoch shuffles and negative samples (the pipelines' own stateless
+            streams; the caller's global random state is left alone). With
+            ``zoo.build(..., seed=s)`` the same seed on CPU gives the same weights.
         verbose: Keras progress bar setting ("auto", 0, 1, 2).
         log_dir: write TensorBoard logs there.
         checkpoint_dir: back up the training state there at each epoch end; a later call with
@@ -161,28 +152,28 @@ def fit(
         >>> model = zoo.build("dot_bias_mf", train)                   # doctest: +SKIP
         >>> training.fit(model, train, validation=test)               # doctest: +SKIP
     """
-    if len(train) == 0 and not getattr(model, "trains_itself", False):
+    spec = model.training_spec()
+    if len(train) == 0 and spec.trained_by_keras:
         raise DataError("cannot fit on empty training data")
-    defaults = model.fit_defaults
-    epochs = int(epochs if epochs is not None else defaults.get("epochs", 10))
-    batch_size = int(batch_size if batch_size is not None else defaults.get("batch_size", 1024))
+    settings = spec.fit_settings()
+    epochs = int(epochs if epochs is not None else settings["epochs"])
+    batch_size = int(batch_size if batch_size is not None else settings["batch_size"])
     if epochs < 1 or batch_size < 1:
         raise ConfigError(f"epochs and batch_size must be >= 1, got {epochs} and {batch_size}")
     if early_stopping and validation is None:
         raise ConfigError("early_stopping needs validation data")
-    set_seed(seed)
     model.remember(train)
-    if getattr(model, "trains_itself", False):
+    if not spec.trained_by_keras:
         # Models trained by an external engine (gensim) fill their own weights; they report
         # per-epoch losses through the same Keras callbacks and return a History.
         extra = [keras.callbacks.TensorBoard(log_dir=os.fspath(log_dir))] if log_dir is not None else []
-        if not hasattr(model, "optimizer"):
+        if not model.compiled:
             model.optimizer = None  # never compiled; Keras callbacks (TensorBoard) read it
-        return model.train_on(
+        return spec.engine(
             train, validation=validation, epochs=epochs, seed=seed, verbose=verbose,
             callbacks=[EpochTimer(), *extra, *callbacks],
         )
-    schedule = schedule or defaults.get("schedule", "constant")
+    schedule = schedule or settings["schedule"]
     with model.distribute_strategy.scope():
         train_ds, steps = pipelines.training_dataset(model, train, batch_size, seed=seed)
         if optimizer is not None or learning_rate is not None or not model.compiled:
@@ -192,8 +183,8 @@ def fit(
             )
         val_ds = None
         if validation is not None:
-            val_ds = pipelines.evaluation_dataset(model, validation, batch_size=max(batch_size, 65536))
-    cbs = [keras.callbacks.TerminateOnNaN(), EpochTimer(), *model.training_callbacks(), *callbacks]
+            val_ds = spec.validation_dataset(model, validation, batch_size=max(batch_size, 65536))
+    cbs = [keras.callbacks.TerminateOnNaN(), EpochTimer(), *spec.callbacks, *callbacks]
     if log_dir is not None:
         cbs.append(keras.callbacks.TensorBoard(log_dir=os.fspath(log_dir)))
     if checkpoint_dir is not None:

@@ -21,9 +21,10 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from embedzoo.datasets.interactions import ITEM, RATING, USER, Interactions, sorted_unique
+from embedzoo.datasets.arrays import sorted_unique
+from embedzoo.datasets.interactions import ITEM, RATING, USER, Interactions
 from embedzoo.errors import ConfigError, DataError
-from embedzoo.training.pipelines import AUTOTUNE, PIPELINES, index_batches
+from embedzoo.training.pipelines import AUTOTUNE, index_batches
 
 NAME = "link_pairs"
 
@@ -83,14 +84,13 @@ def link_pairs(
     shuffle: bool = True,
     seed: int = 0,
     n_positive: int | None = None,
-    negative_ratio: float | None = None,
-    classification: bool | None = None,
+    negative_ratio: float = 2.0,
+    classification: bool = True,
 ) -> tf.data.Dataset:
     """Positive pairs plus ``negative_ratio × n_positive`` sampled negatives per batch.
 
     Args:
-        model: a zoo model; its vocabularies encode the ids (links = users, entities = items),
-            and its ``n_positive``, ``negative_ratio`` and ``classification`` are the defaults.
+        model: a zoo model; its vocabularies encode the ids (links = users, entities = items).
         interactions: the positive pairs (``user`` = link, ``item`` = entity).
         batch_size: positives per batch (the name ``fit`` uses for ``n_positive``).
         shuffle: a new permutation of the positives every epoch (negatives are always fresh).
@@ -111,12 +111,11 @@ def link_pairs(
         >>> from embedzoo.training.link_pairs import link_pairs
         >>> ds = link_pairs(model, pairs, n_positive=1024, negative_ratio=2)  # doctest: +SKIP
     """
-    n_positive = int(n_positive or batch_size or getattr(model, "n_positive", 1024))
+    n_positive = int(n_positive or batch_size or 1024)
     if n_positive < 1:
         raise ConfigError(f"n_positive must be >= 1, got {n_positive}")
-    ratio = check_ratio(negative_ratio if negative_ratio is not None else model.negative_ratio)
-    if classification is None:
-        classification = bool(getattr(model, "classification", True))
+    ratio = check_ratio(negative_ratio)
+    classification = bool(classification)
     where = interactions.source or "pairs"
     links = model.users.lookup(interactions.frame[USER].to_numpy())
     entities = model.items.lookup(interactions.frame[ITEM].to_numpy())
@@ -202,7 +201,7 @@ def labelled_pairs(
     positives: Interactions,
     exclude: Interactions | None = None,
     negative_ratio: float = 1.0,
-    classification: bool | None = None,
+    classification: bool = True,
     seed: int = 0,
 ) -> Interactions:
     """Held-out positives plus random non-pairs with labels in ``rating``, e.g. for ``fit``'s
@@ -212,7 +211,7 @@ def labelled_pairs(
     for them). Labels are 1 and 0 (classification) or 1 and -1 (regression).
 
     Args:
-        model: the link model (its vocabularies, and ``classification`` by default).
+        model: the link model (its vocabularies encode the ids).
         positives: held-out pairs.
         exclude: every known positive (train and held-out), never drawn as a negative; by
             default ``positives`` only.
@@ -226,8 +225,7 @@ def labelled_pairs(
         >>> training.fit(model, train, validation=val)                        # doctest: +SKIP
     """
     ratio = check_ratio(negative_ratio)
-    if classification is None:
-        classification = bool(getattr(model, "classification", True))
+    classification = bool(classification)
     frame = positives.frame
     known = (model.users.lookup(frame[USER].to_numpy()) > 0) & (model.items.lookup(frame[ITEM].to_numpy()) > 0)
     pos = frame.loc[known, [USER, ITEM]].drop_duplicates()
@@ -241,5 +239,3 @@ def labelled_pairs(
     rows[RATING] = rows[RATING].astype(np.float32)
     return Interactions(rows, users=model.users, items=model.items, source=positives.source)
 
-
-PIPELINES.setdefault(NAME, link_pairs)

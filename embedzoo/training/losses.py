@@ -32,3 +32,27 @@ class LogisticLoss(keras.losses.Loss):
         y_pred = keras.ops.convert_to_tensor(y_pred)
         y_true = keras.ops.cast(y_true, y_pred.dtype)
         return keras.ops.binary_crossentropy(y_true, y_pred, from_logits=True)
+
+
+@keras.saving.register_keras_serializable(package="embedzoo")
+class BPRLoss(keras.losses.Loss):
+    """BPR's ``-log σ(s_pos - s_neg)`` per example, from ``[batch, 2]`` scores ``[pos, neg]``.
+
+    ``y_true`` is ignored beyond its shape (the first column is the positive). keras-rs's
+    ``PairwiseLogisticLoss`` on the same pair computes the same terms but averages them over
+    the two list slots, which would halve the loss against the L2 penalty.
+
+    Example:
+        >>> import numpy as np
+        >>> from embedzoo.training.losses import BPRLoss
+        >>> round(float(BPRLoss()(np.array([[1.0, 0.0]]), np.array([[2.0, 2.0]]))), 4)  # log 2
+        0.6931
+    """
+
+    def __init__(self, name: str = "bpr_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+
+    def call(self, y_true, y_pred):
+        y_pred = keras.ops.convert_to_tensor(y_pred)
+        margin = y_pred[..., 0] - y_pred[..., 1]
+        return keras.ops.binary_crossentropy(keras.ops.ones_like(margin), margin, from_logits=True)

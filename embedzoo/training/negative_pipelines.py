@@ -7,8 +7,8 @@ from a ``Dataset.random`` stream that re-randomises every epoch, so negatives di
 epoch to epoch and a run is reproducible from ``seed``. Rows whose user or item the model does
 not know (index 0) are left out: the unknown row is never trained.
 
-Importing this module registers ``triplets`` and ``pointwise_negatives`` in
-:data:`embedzoo.training.pipelines.PIPELINES` (the ranking models import it).
+A model names its pipeline and sampler settings in its ``TrainingSpec`` (e.g.
+``functools.partial(triplets, negative_sampling="popularity", sampling_alpha=0.65)``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from embedzoo.datasets.interactions import Interactions
 from embedzoo.datasets.splits import user_time_item_order
 from embedzoo.errors import DataError
 from embedzoo.training import samplers
-from embedzoo.training.pipelines import AUTOTUNE, PIPELINES, encode, index_batches
+from embedzoo.training.pipelines import AUTOTUNE, encode, index_batches
 
 
 def recency_weights(interactions: Interactions, strength: float, power: float) -> np.ndarray:
@@ -58,8 +58,8 @@ def recency_weights(interactions: Interactions, strength: float, power: float) -
     return weights
 
 
-def _positives(model, interactions: Interactions):
-    """Known (user, item) index rows and their training weights (recency, if the model asks)."""
+def _positives(model, interactions: Interactions, recency_weight: float, recency_power: float):
+    """Known (user, item) index rows and their training weights (recency, if asked for)."""
     users, items = encode(model, interactions)
     known = (users > 0) & (items > 0)
     if not known.any():
@@ -67,9 +67,7 @@ def _positives(model, interactions: Interactions):
             f"{interactions.source or 'interactions'}: no row has a user and an item that "
             f"{model.name} knows; nothing to train on"
         )
-    weights = recency_weights(
-        interactions, getattr(model, "recency_weight", 0.0), getattr(model, "recency_power", 1.0)
-    )
+    weights = recency_weights(interactions, recency_weight, recency_power)
     if known.all():  # no copies of 25M-row columns when every row is known
         return users, items, weights
     return users[known], items[known], weights[known]
@@ -86,43 +84,67 @@ def _batches_with_seeds(num_rows: int, batch_size: int, shuffle: bool, seed: int
 
 
 def triplets(
-    model, interactions: Interactions, batch_size: int = 1024, shuffle: bool = True, seed: int = 0
+    model,
+    interactions: Interactions,
+    batch_size: int = 1024,
+    shuffle: bool = True,
+    seed: int = 0,
+    *,
+    negative_sampling: str = "uniform",
+    sampling_alpha: float = 1.0,
+    recency_weight: float = 0.0,
+    recency_power: float = 1.0,
 ) -> tf.data.Dataset:
-    """``({"user", "item", "negative"}, label, weight)`` batches for pairwise (BPR) training.
+    """``({"user": u [b], "item": [pos, neg] [b, 2]}, label [b, 2], weight [b])`` batches for
+    pairwise (BPR) training.
 
-    ``label`` is 1 for every triplet: a model returning ``s_pos - s_neg`` trained with binary
-    cross-entropy from logits minimises BPR's ``-log σ(s_pos - s_neg)``. ``weight`` is the
-    row's recency weight (1 unless the model sets ``recency_weight``).
+    The model scores both items of each row (``call`` on ``[b, 2]`` items gives ``[b, 2]``
+    scores) and :class:`~embedzoo.training.losses.PairwiseLogisticLoss` turns them into BPR's
+    ``-log σ(s_pos - s_neg)``; ``label`` is ``[1, 0]`` on every row. ``weight`` is the row's
+    recency weight (1 unless ``recency_weight`` > 0).
 
     Args:
-        model: a ranking zoo model; its ``negative_sampling`` / ``sampling_alpha`` choose the
-            sampler (default uniform).
+        model: a ranking zoo model (its vocabularies encode the ids).
         interactions: the positive (user, item) rows.
         batch_size: triplets per batch.
         shuffle: new row order and new negatives every epoch (training); ``False`` replays
             the same rows and negatives on every pass (validation).
         seed: seeds the order and the negatives.
+        negative_sampling, sampling_alpha: the sampler (``"uniform"`` or ``"popularity"``
+            with ``count ** sampling_alpha``).
+        recency_weight, recency_power: see :func:`recency_weights`.
 
     Example:
         >>> from embedzoo.training.negative_pipelines import triplets
         >>> ds = triplets(model, train, batch_size=1024)              # doctest: +SKIP
     """
-    users, items, weights = _positives(model, interactions)
-    sampler = samplers.for_model(model, users, items)
+    users, items, weights = _positives(model, interactions, recency_weight, recency_power)
+    sampler = samplers.for_model(model, users, items, negative_sampling, sampling_alpha)
     cols = {"user": tf.constant(users), "item": tf.constant(items), "w": tf.constant(weights)}
 
     def gather(positions, s):
         u = tf.gather(cols["user"], positions)
         neg = sampler.sample(u, s)
-        x = {"user": u, "item": tf.gather(cols["item"], positions), "negative": neg}
-        return x, tf.ones(tf.shape(positions)), tf.gather(cols["w"], positions)
+        x = {"user": u, "item": tf.stack([tf.gather(cols["item"], positions), neg], axis=1)}
+        labels = tf.tile(tf.constant([[1.0, 0.0]]), [tf.shape(positions)[0], 1])
+        return x, labels, tf.gather(cols["w"], positions)
 
     ds = _batches_with_seeds(len(users), batch_size, shuffle, seed)
     return ds.map(gather, num_parallel_calls=AUTOTUNE, deterministic=True).prefetch(AUTOTUNE)
 
 
 def pointwise_negatives(
-    model, interactions: Interactions, batch_size: int = 256, shuffle: bool = True, seed: int = 0
+    model,
+    interactions: Interactions,
+    batch_size: int = 256,
+    shuffle: bool = True,
+    seed: int = 0,
+    *,
+    num_negatives: int = 4,
+    negative_sampling: str = "uniform",
+    sampling_alpha: float = 1.0,
+    recency_weight: float = 0.0,
+    recency_power: float = 1.0,
 ) -> tf.data.Dataset:
     """``({"user", "item"}, label)`` batches: each positive row plus ``num_negatives`` negatives.
 
@@ -131,15 +153,17 @@ def pointwise_negatives(
     pointwise log-loss setup (He et al., 2017).
 
     Args:
-        model: a ranking zoo model with ``num_negatives`` (default 4).
+        model: a ranking zoo model (its vocabularies encode the ids).
         interactions: the positive (user, item) rows.
         batch_size: positive rows per batch.
         shuffle: new row order and new negatives every epoch; ``False`` replays both.
         seed: seeds the order and the negatives.
+        num_negatives: sampled negatives per positive.
+        negative_sampling, sampling_alpha, recency_weight, recency_power: as in :func:`triplets`.
     """
-    users, items, weights = _positives(model, interactions)
-    sampler = samplers.for_model(model, users, items)
-    k = int(getattr(model, "num_negatives", 4))
+    users, items, weights = _positives(model, interactions, recency_weight, recency_power)
+    sampler = samplers.for_model(model, users, items, negative_sampling, sampling_alpha)
+    k = int(num_negatives)
     cols = {"user": tf.constant(users), "item": tf.constant(items), "w": tf.constant(weights)}
 
     def gather(positions, s):
@@ -157,12 +181,3 @@ def pointwise_negatives(
 
     ds = _batches_with_seeds(len(users), batch_size, shuffle, seed)
     return ds.map(gather, num_parallel_calls=AUTOTUNE, deterministic=True).prefetch(AUTOTUNE)
-
-
-def examples_per_row(model) -> int:
-    """Training examples one positive row yields (for throughput figures)."""
-    return 1 + int(getattr(model, "num_negatives", 0)) if model.pipeline == "pointwise_negatives" else 1
-
-
-PIPELINES.setdefault("triplets", triplets)
-PIPELINES.setdefault("pointwise_negatives", pointwise_negatives)

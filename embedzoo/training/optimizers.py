@@ -3,7 +3,7 @@
 Keras's own Adam and Adagrad touch every row of an embedding table on every step (moment
 decay, ``sqrt`` of the whole accumulator), so a step on a 1M-row table costs as much as a dense
 layer of that size. These optimizers take the ``tf.IndexedSlices`` gradient that
-:class:`embedzoo.zoo.layers.Embedding` produces, sum duplicate rows, and read and write only the
+:class:`embedzoo.core.layers.Embedding` produces, sum duplicate rows, and read and write only the
 rows used in the batch (the "lazy" update of TF-Addons' LazyAdam and of row-wise Adagrad in
 large-scale recommenders). Dense gradients (MLP kernels, biases) get the ordinary update, so one
 optimizer serves a whole model. They are Keras optimizers: ``compile``, ``fit``, checkpoints and

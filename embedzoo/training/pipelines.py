@@ -9,8 +9,6 @@ Datasets carry the global batch size; under a ``tf.distribute`` strategy Keras s
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import tensorflow as tf
 
@@ -88,6 +86,7 @@ def pointwise(
     shuffle: bool = True,
     seed: int = 0,
     target: str = "rating",
+    known_only: bool = False,
 ) -> tf.data.Dataset:
     """``({"user": u, "item": i}, y)`` batches for rating (or any per-row target) models.
 
@@ -98,15 +97,21 @@ def pointwise(
         shuffle: new permutation every epoch.
         seed: seed of the permutation sequence.
         target: frame column used as the label.
+        known_only: leave out rows whose user or item the model does not know (training: the
+            unknown row 0 is never trained).
     """
+    where = interactions.source or "interactions"
     if target not in interactions.frame.columns:
-        raise DataError(f"{interactions.source or 'interactions'}: no {target!r} column to train on")
+        raise DataError(f"{where}: no {target!r} column to train on")
     users, items = encode(model, interactions)
-    columns = {
-        "user": tf.constant(users),
-        "item": tf.constant(items),
-        "y": tf.constant(interactions.frame[target].to_numpy(np.float32)),
-    }
+    y = interactions.frame[target].to_numpy(np.float32)
+    if known_only:
+        known = (users > 0) & (items > 0)
+        if not known.any():
+            raise DataError(f"{where}: no row has a user and an item that {model.name} knows; nothing to train on")
+        if not known.all():  # no copies of 25M-row columns when every row is known
+            users, items, y = users[known], items[known], y[known]
+    columns = {"user": tf.constant(users), "item": tf.constant(items), "y": tf.constant(y)}
 
     def gather(positions):
         return (
@@ -114,16 +119,17 @@ def pointwise(
             tf.gather(columns["y"], positions),
         )
 
-    ds = index_batches(len(interactions), batch_size, shuffle, seed)
+    ds = index_batches(len(users), batch_size, shuffle, seed)
     return ds.map(gather, num_parallel_calls=AUTOTUNE, deterministic=True).prefetch(AUTOTUNE)
 
 
-#: Pipelines by name; a model's ``pipeline`` attribute names its training pipeline.
-PIPELINES: dict[str, Callable[..., tf.data.Dataset]] = {"pointwise": pointwise}
+def known_pointwise(model, interactions: Interactions, **kwargs) -> tf.data.Dataset:
+    """``pointwise`` over the rows whose ids the model knows (rating models' training pipeline)."""
+    return pointwise(model, interactions, known_only=True, **kwargs)
 
 
-def training_dataset(model, interactions: Interactions, batch_size: int, seed: int = 0, **kwargs):
-    """The training pipeline ``model.pipeline`` names, repeated, and its steps per epoch.
+def training_dataset(model, interactions: Interactions, batch_size: int, seed: int = 0):
+    """The training pipeline of the model's spec, repeated, and its steps per epoch.
 
     The dataset repeats forever (each pass is a fresh permutation), so Keras keeps one
     iterator for the whole ``fit`` instead of rebuilding it every epoch.
@@ -131,18 +137,5 @@ def training_dataset(model, interactions: Interactions, batch_size: int, seed: i
     Returns:
         ``(dataset, steps_per_epoch)``.
     """
-    try:
-        build = PIPELINES[model.pipeline]
-    except KeyError:
-        raise ValueError(f"model {model.name} names unknown pipeline {model.pipeline!r}") from None
-    ds = build(model, interactions, batch_size=batch_size, shuffle=True, seed=seed, **kwargs)
+    ds = model.training_spec().pipeline(model, interactions, batch_size=batch_size, shuffle=True, seed=seed)
     return ds.repeat(), int(ds.cardinality())
-
-
-def evaluation_dataset(model, interactions: Interactions, batch_size: int = 65536, **kwargs):
-    """The same rows in order, unshuffled, for ``model.evaluate`` / validation."""
-    if getattr(model, "task", "rating") == "ranking" and model.pipeline in PIPELINES:
-        # Implicit feedback has no rating to regress on: validate on the model's own loss,
-        # its pipeline over the held-out positives (negatives drawn with a fixed seed).
-        return PIPELINES[model.pipeline](model, interactions, batch_size=batch_size, shuffle=False, **kwargs)
-    return pointwise(model, interactions, batch_size=batch_size, shuffle=False, **kwargs)

@@ -33,9 +33,10 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from embedzoo.datasets.interactions import Interactions, sorted_unique
+from embedzoo.datasets.arrays import sorted_unique
+from embedzoo.datasets.interactions import Interactions
 from embedzoo.errors import ConfigError, DataError
-from embedzoo.zoo.layers import SeenItems
+from embedzoo.core.seen import SeenItems
 
 SAMPLINGS = ("popularity", "uniform")
 

@@ -2,36 +2,44 @@
 
 A zoo model is a ``keras.Model`` that carries its user and item vocabularies and answers in raw
 ids: ``score``, ``recommend`` and ``similar_items`` (batch-first, ``(ids, scores)``), the same
-functions its SavedModel serves. Training uses indices (``call({"user": u, "item": i})``) so no
-hash lookup sits in the training step.
+functions its SavedModel serves (:mod:`embedzoo.zoo.retrieval`). Training uses indices
+(``call({"user": u, "item": i})``) so no hash lookup sits in the train step, and reads how to
+train from the model's :class:`~embedzoo.training.spec.TrainingSpec` (``training_spec()``).
 
-Unknown ids map to index 0, a row every table keeps at zero and never trains, so they get a
-defined answer without a branch in the serving graph: a model's score with that row (for
-``dot_bias_mf``: global + item bias for an unknown user, global + user bias for an unknown
-item). ``similar_items`` of an unknown item returns the most popular training items with their
-relative popularity as the score. Result slots that no item can fill (``k`` above the number of
-candidates left after exclusions) hold the padding id (-1, or "" for string ids) and score -inf.
+Unknown ids map to index 0, a row every table keeps at zero and never trains (pipelines feed
+only rows whose ids the model knows), so they get a defined answer without a branch in the
+serving graph: a model's score with that row (for ``dot_bias_mf``: global + item bias for an
+unknown user, global + user bias for an unknown item). ``similar_items`` of an unknown item
+returns the most popular training items with their relative popularity as the score. Result
+slots that no item can fill (``k`` above the number of candidates left after exclusions) hold
+the padding id (-1, or "" for string ids) and score -inf.
+
+What a subclass supplies: ``call(inputs)`` on index tensors returning one score per pair (or
+``[batch, m]`` scores for ``[batch, m]`` items), ``item_vectors()`` for cosine neighbours, and
+either ``query_vectors`` + ``candidate_vectors`` (+ ``scores_from_logits``) or its own
+``all_item_scores``; ``training_spec()``; ``model_config()``. Tables indexed by a vocabulary are
+``Embedding(..., side="user" | "item")`` or ``add_row_weight``: fine-tuning grows exactly those.
 """
 
 from __future__ import annotations
 
 import keras
 import numpy as np
-import pandas as pd
 import tensorflow as tf
 
+from embedzoo.core.layers import Embedding
+from embedzoo.core.lookup import IdLookup
+from embedzoo.core.seen import SeenItems
 from embedzoo.datasets.interactions import Interactions, Vocabulary
-from embedzoo.zoo.layers import SeenItems, id_lookup
+from embedzoo.training import pipelines
+from embedzoo.training.spec import TrainingSpec
+from embedzoo.zoo.retrieval import PAD_INT, PAD_STR, Retrieval  # noqa: F401  (re-exported)
 
-PAD_INT, PAD_STR = -1, ""
+SIDES = ("user", "item")
 
 
-class ZooModel(keras.Model):
-    """Base class: vocabularies, raw-id inference, seen-item masking, Keras (de)serialisation.
-
-    Subclasses implement ``call(inputs)`` on index tensors ``{"user", "item"}`` returning one
-    score per pair, ``item_vectors()`` for cosine neighbours, and may override
-    ``all_item_scores(user_index)`` with something faster than the generic broadcast.
+class ZooModel(Retrieval, keras.Model):
+    """Base class: vocabularies, memory of the training data, the retrieval API, config.
 
     Args:
         user_vocabulary: raw user ids (index i+1 is ``user_vocabulary[i]``).
@@ -39,33 +47,66 @@ class ZooModel(keras.Model):
         **kwargs: ``keras.Model`` arguments (``name``...).
     """
 
-    #: "rating" (explicit scores, RMSE) or "ranking" (implicit feedback).
-    task = "rating"
-    #: name of the training pipeline in ``embedzoo.training.pipelines.PIPELINES``.
-    pipeline = "pointwise"
-    #: defaults ``embedzoo.training.fit`` uses when the caller does not say.
-    fit_defaults: dict = {"epochs": 10, "batch_size": 1024, "optimizer": "adam", "learning_rate": 1e-3}
+    #: a registered name (set by ``registry.register``).
+    zoo_name: str = ""
+    #: False for content models that serve a catalogue without users (doc2vec).
+    requires_users: bool = True
+    #: fit settings the model trains well with (``TrainingSpec.defaults``); class-level so
+    #: ``embedzoo list -v`` can show them without building a model.
+    fit_defaults: dict = {}
 
     def __init__(self, user_vocabulary, item_vocabulary, **kwargs):
         super().__init__(**kwargs)
         self.users = Vocabulary(user_vocabulary)
         self.items = Vocabulary(item_vocabulary)
-        self.user_lookup = id_lookup(self.users, "user_lookup")
-        self.item_lookup = id_lookup(self.items, "item_lookup")
+        self.user_lookup = IdLookup(self.users, name="user_lookup")
+        self.item_lookup = IdLookup(self.items, name="item_lookup")
         self.seen_items = SeenItems(name="seen_items")
-        self.item_popularity = self.add_weight(
-            shape=(self.items.size,), initializer="zeros", trainable=False, name="item_popularity"
-        )
+        self.row_weight_sides: dict = {}
+        self.item_popularity = self.add_row_weight("item", "item_popularity")
         # Per-row weights of the L2 penalties: mean count / row count (0 for rows never seen),
         # so a penalty summed over a batch's rows equals, in expectation, the same penalty on
         # every row of the table: rare ids are regularised as much as frequent ones.
-        self.user_penalty_weight = self.add_weight(
-            shape=(self.users.size,), initializer="zeros", trainable=False, name="user_penalty_weight"
-        )
-        self.item_penalty_weight = self.add_weight(
-            shape=(self.items.size,), initializer="zeros", trainable=False, name="item_penalty_weight"
-        )
-        self._functions: dict = {}
+        self.user_penalty_weight = self.add_row_weight("user", "user_penalty_weight")
+        self.item_penalty_weight = self.add_row_weight("item", "item_penalty_weight")
+
+    # -- tables indexed by a vocabulary ----------------------------------------------------
+    def vocabulary(self, side: str) -> Vocabulary:
+        return self.users if side == "user" else self.items
+
+    def add_row_weight(self, side: str, name: str, width: int | None = None, dtype="float32",
+                       initializer="zeros", trainable: bool = False):
+        """A weight with one row per id of the ``side`` vocabulary (grown by fine-tuning)."""
+        if side not in SIDES:
+            raise ValueError(f"side must be one of {SIDES}, got {side!r}")
+        shape = (self.vocabulary(side).size,) if width is None else (self.vocabulary(side).size, int(width))
+        weight = self.add_weight(shape=shape, dtype=dtype, initializer=initializer, trainable=trainable, name=name)
+        self.row_weight_sides[name] = side
+        return weight
+
+    def table(self, side: str, name: str, width: int, initializer="random_normal", **kwargs) -> Embedding:
+        """A built ``Embedding`` with one row per id of the ``side`` vocabulary."""
+        layer = Embedding(self.vocabulary(side).size, width, initializer, side=side, name=name, **kwargs)
+        layer.build()
+        return layer
+
+    def indexed_tables(self) -> dict[str, list[Embedding]]:
+        """The model's ``Embedding`` layers by the vocabulary that indexes them."""
+        out = {side: [] for side in SIDES}
+        for layer in self.layers:  # the model's direct sublayers
+            if isinstance(layer, Embedding) and layer.side in SIDES:
+                out[layer.side].append(layer)
+        return out
+
+    def side_of(self, variable) -> str | None:
+        """``"user"`` / ``"item"`` for a weight indexed by that vocabulary, else ``None``."""
+        for side, layers in self.indexed_tables().items():
+            if any(variable is layer.embeddings for layer in layers):
+                return side
+        for weight in self.weights:
+            if weight is variable:
+                return self.row_weight_sides.get(weight.name)
+        return None
 
     # -- config ----------------------------------------------------------------------------
     @property
@@ -97,168 +138,126 @@ class ZooModel(keras.Model):
         # Every sublayer is built in __init__; nothing depends on input shapes.
         self.built = True
 
+    # -- training --------------------------------------------------------------------------
+    def training_spec(self) -> TrainingSpec:
+        """How ``training.fit`` trains this model (see :class:`TrainingSpec`)."""
+        raise NotImplementedError(f"{type(self).__name__} defines no training_spec()")
+
+    @property
+    def task(self) -> str:
+        """The training spec's task: "rating", "ranking", "links" or "content"."""
+        return self.training_spec().task
+
+    def rating_spec(self, **kwargs) -> TrainingSpec:
+        """The spec of a pointwise rating model: MSE per example, RMSE and MAE."""
+        return TrainingSpec(
+            task="rating",
+            pipeline=pipelines.known_pointwise,
+            validation_pipeline=pipelines.pointwise,
+            loss=keras.losses.MeanSquaredError(),
+            metrics=(keras.metrics.RootMeanSquaredError(name="rmse"), keras.metrics.MeanAbsoluteError(name="mae")),
+            defaults=self.fit_defaults,
+            **kwargs,
+        )
+
     # -- data the model remembers ----------------------------------------------------------
     def remember(self, interactions: Interactions) -> None:
         """Records each user's training items (for ``exclude_seen``) and item popularity."""
-        from embedzoo.training.pipelines import encode
-
-        users, items = encode(self, interactions)
+        users, items = pipelines.encode(self, interactions)
         known = (users > 0) & (items > 0)
-        self.seen_items.set(users[known], items[known], num_users=self.users.size)
-        counts = np.bincount(items[known], minlength=self.items.size).astype("float32")
+        users, items = users[known], items[known]
+        self.seen_items.set(users, items, num_users=self.users.size)
+        counts = np.bincount(items, minlength=self.items.size).astype("float32")
         self.item_popularity.assign(counts)
-        self.item_penalty_weight.assign(_penalty_weights(counts))
-        user_counts = np.bincount(users[known], minlength=self.users.size).astype("float32")
-        self.user_penalty_weight.assign(_penalty_weights(user_counts))
-        self.remember_pairs(users[known], items[known])
-        self._functions.clear()
+        self.item_penalty_weight.assign(penalty_weights(counts))
+        user_counts = np.bincount(users, minlength=self.users.size).astype("float32")
+        self.user_penalty_weight.assign(penalty_weights(user_counts))
+        self.remember_pairs(users, items)
+        self.clear_graph_functions()
 
     def remember_pairs(self, user_index: np.ndarray, item_index: np.ndarray) -> None:
         """Hook for subclasses: the training rows' index pairs (known ids), before training."""
 
-    def row_penalty(self, index, squared_norms, which: str):
+    def row_penalty(self, index, squared_norms, side: str):
         """Batch mean of ``squared_norms`` weighted by each row's penalty weight."""
-        table = self.user_penalty_weight if which == "user" else self.item_penalty_weight
-        return tf.reduce_mean(tf.gather(table, index) * squared_norms)
+        weights = self.user_penalty_weight if side == "user" else self.item_penalty_weight
+        return tf.reduce_mean(tf.gather(weights, index) * squared_norms)
 
-    # -- training hooks (used by embedzoo.training.fit) ------------------------------------
-    def training_loss(self):
-        return "mse" if self.task == "rating" else "binary_crossentropy"
-
-    def training_callbacks(self) -> list:
-        """Keras callbacks ``training.fit`` adds for this model (e.g. per-epoch refits)."""
-        return []
-
-    def training_metrics(self):
-        if self.task == "rating":
-            return [keras.metrics.RootMeanSquaredError(name="rmse"), keras.metrics.MeanAbsoluteError(name="mae")]
-        return []
-
-    # -- what subclasses provide -----------------------------------------------------------
+    # -- scoring pieces (override these, or all_item_scores) --------------------------------
     def item_vectors(self):
         """``[items.size, d]`` item representations used for cosine ``similar_items``."""
         raise NotImplementedError
 
+    def query_vectors(self, user_index):
+        """``[batch, d]`` vectors whose dot product with ``candidate_vectors()`` gives logits."""
+        raise NotImplementedError(f"{type(self).__name__} defines neither query_vectors nor all_item_scores")
+
+    def candidate_vectors(self):
+        """``[items.size, d]`` candidate vectors (the retrieval index)."""
+        raise NotImplementedError
+
+    def scores_from_logits(self, logits, user_index):
+        """Maps ``[batch, items]`` dot products to scores (identity by default)."""
+        return logits
+
     def all_item_scores(self, user_index):
-        """``[batch, items.size]`` scores of every item for each user index (generic version)."""
-        n = self.items.size
-        batch = tf.shape(user_index)[0]
-        users = tf.repeat(tf.cast(user_index, "int32"), n)
-        items = tf.tile(tf.range(n, dtype="int32"), [batch])
-        scores = self({"user": users, "item": items}, training=False)
-        return tf.reshape(scores, [batch, n])
+        """``[batch, items.size]`` scores of every item for each user index."""
+        logits = tf.matmul(self.query_vectors(user_index), self.candidate_vectors(), transpose_b=True)
+        return self.scores_from_logits(logits, user_index)
 
-    # -- graph functions on raw ids (shared by the Python API and the SavedModel) ----------
-    def _index(self, lookup, raw):
-        return tf.cast(lookup(raw), "int32")
+    # -- serving ---------------------------------------------------------------------------
+    def serving_endpoints(self) -> dict:
+        """``{signature name: (function, input_signature)}`` of the SavedModel.
 
-    def _item_ids_padded(self):
-        pad = PAD_INT if self.items.dtype == "int64" else PAD_STR
-        ids = np.concatenate([np.array([pad], dtype=self.items.ids.dtype), self.items.ids])
-        return tf.constant(ids.astype(np.int64) if self.items.dtype == "int64" else ids.astype(str))
-
-    def _top_k(self, scores, k):
-        scores = tf.concat(
-            [tf.fill([tf.shape(scores)[0], 1], tf.constant(-np.inf, scores.dtype)), scores[:, 1:]],
-            axis=1,
-        )  # column 0 is the unknown-item row: never a recommendation
-        k = tf.minimum(tf.cast(k, "int32"), len(self.items))
-        top_scores, top = tf.math.top_k(scores, k=k)
-        top = tf.where(tf.math.is_finite(top_scores), top, tf.zeros_like(top))
-        return tf.gather(self._item_ids_padded(), top), top_scores
-
-    def score_graph(self, user_ids, item_ids):
-        """Raw user and item id tensors → scores ``[batch]``."""
-        users = self._index(self.user_lookup, user_ids)
-        items = self._index(self.item_lookup, item_ids)
-        return tf.reshape(self({"user": users, "item": items}, training=False), [-1])
-
-    def recommend_graph(self, user_ids, k, exclude_seen=True):
-        """Raw user ids, k → (item ids ``[batch, k]``, scores ``[batch, k]``)."""
-        users = self._index(self.user_lookup, user_ids)
-        scores = tf.cast(self.all_item_scores(users), "float32")
-        if exclude_seen:
-            scores = self.seen_items.mask(scores, users)
-        return self._top_k(scores, k)
-
-    def similar_items_graph(self, item_ids, k):
-        """Raw item ids, k → cosine neighbours (the item itself excluded)."""
-        items = self._index(self.item_lookup, item_ids)
-        table = tf.math.l2_normalize(tf.cast(self.item_vectors(), "float32"), axis=1)
-        scores = tf.matmul(tf.gather(table, items), table, transpose_b=True)
-        batch = tf.shape(items)[0]
-        where = tf.stack([tf.range(batch), items], axis=1)
-        scores = tf.tensor_scatter_nd_update(scores, where, tf.fill([batch], -np.inf))
-        popularity = self.item_popularity / tf.maximum(tf.reduce_max(self.item_popularity), 1.0)
-        unknown = tf.equal(items, 0)[:, None]
-        scores = tf.where(unknown, tf.broadcast_to(popularity[None, :], tf.shape(scores)), scores)
-        return self._top_k(scores, k)
-
-    # -- Python API ------------------------------------------------------------------------
-    def _function(self, key, fn):
-        if key not in self._functions:
-            self._functions[key] = tf.function(fn, reduce_retracing=True)
-        return self._functions[key]
-
-    def _raw(self, vocabulary: Vocabulary, ids) -> tf.Tensor:
-        arr = vocabulary.coerce(ids)
-        return tf.constant(arr if vocabulary.dtype == "int64" else arr.astype(str))
-
-    def score(self, user_ids, item_ids, batch_size: int = 65536) -> np.ndarray:
-        """Scores of (user, item) pairs given as two equal-length sequences of raw ids.
-
-        Example:
-            >>> model.score([196, 186], [242, 302])                   # doctest: +SKIP
-            array([3.9, 3.1], dtype=float32)
+        Every model serves ``serving_default`` / ``score``, ``recommend`` and
+        ``similar_items``; a model may add more by extending this dict.
         """
-        users = self.users.coerce(user_ids)
-        items = self.items.coerce(item_ids)
-        if len(users) != len(items):
-            raise ValueError(f"user_ids ({len(users)}) and item_ids ({len(items)}) differ in length")
-        fn = self._function("score", self.score_graph)
-        out = [
-            fn(self._raw(self.users, users[s : s + batch_size]), self._raw(self.items, items[s : s + batch_size])).numpy()
-            for s in range(0, len(users), batch_size)
-        ]
-        return np.concatenate(out) if out else np.zeros(0, "float32")
+        user_spec = tf.TensorSpec([None], id_dtype(self.users), name="user_id")
+        item_spec = tf.TensorSpec([None], id_dtype(self.items), name="item_id")
+        k_spec = tf.TensorSpec([], tf.int32, name="k")
 
-    def recommend(self, user_ids, k: int = 10, exclude_seen: bool = True):
-        """Top-k items per user: ``(item_ids [n, k], scores [n, k])``.
+        def score(user_id, item_id):
+            return {"score": self.score_graph(user_id, item_id)}
 
-        Args:
-            user_ids: raw user ids (unknown users get the unknown-row answer).
-            k: list length (at most the number of items).
-            exclude_seen: leave out each user's training items (recorded by ``fit``).
-        """
-        if k < 1:
-            raise ValueError(f"k must be >= 1, got {k}")
-        key = f"recommend_{bool(exclude_seen)}"
-        fn = self._function(key, lambda u, kk: self.recommend_graph(u, kk, exclude_seen))
-        ids, scores = fn(self._raw(self.users, user_ids), tf.constant(k, "int32"))
-        return self._ids_out(ids), scores.numpy()
+        def recommend(user_id, k):
+            ids, scores = self.recommend_graph(user_id, k, exclude_seen=True)
+            return {"item_ids": ids, "scores": scores}
 
-    def similar_items(self, item_ids, k: int = 10):
-        """Cosine nearest items: ``(item_ids [n, k], scores [n, k])``, the query excluded."""
-        if k < 1:
-            raise ValueError(f"k must be >= 1, got {k}")
-        fn = self._function("similar", self.similar_items_graph)
-        ids, scores = fn(self._raw(self.items, item_ids), tf.constant(k, "int32"))
-        return self._ids_out(ids), scores.numpy()
+        def similar_items(item_id, k):
+            ids, scores = self.similar_items_graph(item_id, k)
+            return {"item_ids": ids, "scores": scores}
 
-    def predict_matrix(self, user_ids, item_ids) -> pd.DataFrame:
-        """Predicted scores for every pair of ``user_ids`` × ``item_ids`` (users as rows)."""
-        users = list(user_ids)
-        items = list(item_ids)
-        scores = self.score(np.repeat(users, len(items)), np.tile(items, len(users)))
-        return pd.DataFrame(scores.reshape(len(users), len(items)), index=users, columns=items)
+        return {
+            "serving_default": (score, [user_spec, item_spec]),
+            "score": (score, [user_spec, item_spec]),
+            "recommend": (recommend, [user_spec, k_spec]),
+            "similar_items": (similar_items, [item_spec, k_spec]),
+        }
 
-    def _ids_out(self, ids) -> np.ndarray:
-        ids = ids.numpy()
-        return ids if self.items.dtype == "int64" else ids.astype(str).astype(object)
+    def example_inputs(self, input_name: str, batch: int = 4):
+        """Known raw ids (or ``k``) for an endpoint input, for TF Serving's warm-up records."""
+        if input_name == "k":
+            return np.int32(10)
+        vocabulary = self.items if input_name == "item_id" else self.users
+        ids = vocabulary.ids[:batch]
+        if len(ids) == 0:
+            ids = np.array([0], np.int64) if vocabulary.dtype == "int64" else np.array(["unknown"])
+        return ids
 
 
-def _penalty_weights(counts: np.ndarray) -> np.ndarray:
+def id_dtype(vocabulary: Vocabulary) -> tf.DType:
+    """The raw-id dtype of a vocabulary in the graph: int64 or string."""
+    return tf.int64 if vocabulary.dtype == "int64" else tf.string
+
+
+def penalty_weights(counts: np.ndarray) -> np.ndarray:
+    """Mean count of the rows seen / each row's count (0 for rows never seen).
+
+    Example:
+        >>> penalty_weights(np.array([0.0, 1.0, 3.0])).tolist()
+        [0.0, 2.0, 0.6666666865348816]
+    """
     seen = counts > 0
     if not seen.any():
-        return np.zeros_like(counts)
+        return np.zeros_like(counts, dtype=np.float32)
     return np.where(seen, counts[seen].mean() / np.maximum(counts, 1), 0).astype("float32")

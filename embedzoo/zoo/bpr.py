@@ -22,11 +22,13 @@ import keras
 import tensorflow as tf
 
 from embedzoo.errors import ConfigError
-from embedzoo.training import negative_pipelines  # noqa: F401  (registers the "triplets" pipeline)
-from embedzoo.training.losses import LogisticLoss
+import functools
+
+from embedzoo.training.losses import BPRLoss
+from embedzoo.training.negative_pipelines import triplets
 from embedzoo.training.samplers import DISTRIBUTIONS
+from embedzoo.training.spec import TrainingSpec
 from embedzoo.zoo.base import ZooModel
-from embedzoo.zoo.layers import Embedding
 from embedzoo.zoo.registry import register
 
 
@@ -77,8 +79,6 @@ class BPR(ZooModel):
         >>> model.recommend([196], k=10)                               # doctest: +SKIP
     """
 
-    task = "ranking"
-    pipeline = "triplets"
     # Tuned on MovieLens-100k through evaluation.ranking_protocol (docs/ranking.md).
     fit_defaults = {
         "epochs": 30, "batch_size": 1024, "optimizer": "adam", "learning_rate": 0.01,
@@ -111,11 +111,9 @@ class BPR(ZooModel):
         self.negative_sampling, self.sampling_alpha = check_sampling(negative_sampling, sampling_alpha)
         self.recency_weight, self.recency_power = check_recency(recency_weight, recency_power)
         init = keras.initializers.RandomNormal(stddev=self.init_std)
-        self.user_factors = Embedding(self.users.size, self.n_factors, init, name="user_factors")
-        self.item_factors = Embedding(self.items.size, self.n_factors, init, name="item_factors")
-        self.item_bias = Embedding(self.items.size, 1, "zeros", name="item_bias")
-        for layer in (self.user_factors, self.item_factors, self.item_bias):
-            layer.build()
+        self.user_factors = self.table("user", "user_factors", self.n_factors, init)
+        self.item_factors = self.table("item", "item_factors", self.n_factors, init)
+        self.item_bias = self.table("item", "item_bias", 1, "zeros")
         self.built = True
 
     def model_config(self) -> dict:
@@ -130,28 +128,34 @@ class BPR(ZooModel):
             "recency_power": self.recency_power,
         }
 
-    def training_loss(self):
-        return LogisticLoss()
+    def training_spec(self) -> TrainingSpec:
+        pipeline = functools.partial(
+            triplets, negative_sampling=self.negative_sampling, sampling_alpha=self.sampling_alpha,
+            recency_weight=self.recency_weight, recency_power=self.recency_power,
+        )
+        return TrainingSpec(task="ranking", pipeline=pipeline, loss=BPRLoss(), defaults=self.fit_defaults)
 
     def call(self, inputs, training=False):
-        """``{"user", "item"}`` → scores ``[b]``; with ``"negative"`` too → ``s_pos - s_neg``."""
+        """Scores of ``inputs["item"]`` for ``inputs["user"]``: ``[b]`` items → ``[b]`` scores,
+        ``[b, m]`` items (training: ``[positive, negative]``) → ``[b, m]``."""
         p = self.user_factors(inputs["user"])
         q = self.item_factors(inputs["item"])
-        b = self.item_bias(inputs["item"])[:, 0]
-        score = tf.reduce_sum(p * q, -1) + b
-        if "negative" not in inputs:
-            return score
-        qn = self.item_factors(inputs["negative"])
-        bn = self.item_bias(inputs["negative"])[:, 0]
+        b = self.item_bias(inputs["item"])[..., 0]
         if training and (self.l2 or self.bias_l2):
-            norms = tf.reduce_sum(p * p, -1) + tf.reduce_sum(q * q, -1) + tf.reduce_sum(qn * qn, -1)
-            self.add_loss(self.l2 * tf.reduce_mean(norms) + self.bias_l2 * tf.reduce_mean(b * b + bn * bn))
-        return score - (tf.reduce_sum(p * qn, -1) + bn)
+            # per triplet: l2 · (|p_u|² + |q_pos|² + |q_neg|²) + bias_l2 · (b_pos² + b_neg²)
+            norms = tf.reduce_sum(p * p, -1) + tf.reduce_sum(q * q, axis=list(range(1, q.shape.rank)))
+            bias = tf.reduce_sum(tf.reshape(b * b, [tf.shape(b)[0], -1]), axis=1)
+            self.add_loss(self.l2 * tf.reduce_mean(norms) + self.bias_l2 * tf.reduce_mean(bias))
+        if q.shape.rank == 3:
+            p = p[:, None, :]
+        return tf.reduce_sum(p * q, -1) + b
 
-    def all_item_scores(self, user_index):
+    def query_vectors(self, user_index):
         p = self.user_factors(user_index)
-        scores = tf.matmul(p, self.item_factors.embeddings.value, transpose_b=True)
-        return scores + tf.transpose(self.item_bias.embeddings.value)
+        return tf.concat([p, tf.ones_like(p[:, :1])], axis=1)
+
+    def candidate_vectors(self):
+        return tf.concat([self.item_factors.embeddings.value, self.item_bias.embeddings.value], axis=1)
 
     def item_vectors(self):
         return self.item_factors.embeddings.value

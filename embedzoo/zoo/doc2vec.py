@@ -37,7 +37,7 @@ from embedzoo.zoo.gensim_bridge import (
     require_gensim,
 )
 from embedzoo.zoo.history_model import HistoryVectorModel
-from embedzoo.zoo.layers import id_lookup
+from embedzoo.zoo.retrieval import check_k, ids_out, padded_ids, top_k
 from embedzoo.zoo.registry import register
 
 
@@ -130,13 +130,6 @@ class Doc2Vec(HistoryVectorModel):
         self.stopwords = list(stopwords) if isinstance(stopwords, list | tuple) else stopwords
         self.deacc = bool(deacc)
         self.min_token_len, self.max_token_len = int(min_token_len), int(max_token_len)
-        if len(self.users) == 0:
-            # An empty Keras lookup table can be neither queried nor saved: swap in a placeholder
-            # (never queried: _index answers index 0 for every user) and stop tracking the empty
-            # one, which .keras saving would otherwise walk through ``layers``.
-            empty, self.user_lookup = self.user_lookup, id_lookup(Vocabulary([0]), "user_lookup")
-            if empty in self._layers:
-                self._layers.remove(empty)
         self.inference_state = Doc2VecState(name="doc2vec_state")
         self._stop = None
         self._inference = None  # gensim Doc2Vec for infer(), rebuilt from self.state when needed
@@ -236,19 +229,13 @@ class Doc2Vec(HistoryVectorModel):
 
     def similar_to_text(self, texts, k: int = 10, epochs: int | None = None):
         """Items whose content vector is nearest (cosine) to each text: ``(ids [n, k], scores)``."""
-        if k < 1:
-            raise ValueError(f"k must be >= 1, got {k}")
+        k = check_k(k)
         vectors = tf.math.l2_normalize(tf.constant(self.infer(texts, epochs)), axis=1)
         table = tf.math.l2_normalize(self.item_table.embeddings.value, axis=1)
-        ids, scores = self._top_k(tf.matmul(vectors, table, transpose_b=True), k)
-        return self._ids_out(ids), scores.numpy()
+        ids, scores = top_k(tf.matmul(vectors, table, transpose_b=True), k, padded_ids(self.items))
+        return ids_out(self.items, ids), scores.numpy()
 
     # -- users -----------------------------------------------------------------------------
-    def _index(self, lookup, raw):
-        if lookup is self.user_lookup and len(self.users) == 0:
-            return tf.zeros(tf.shape(raw), "int32")  # an empty lookup table cannot be queried
-        return super()._index(lookup, raw)
-
     def _require_users(self):
         if len(self.users) == 0:
             raise DataError("this doc2vec model was trained on texts alone and has no users;"

@@ -23,8 +23,9 @@ import pandas as pd
 import tensorflow as tf
 
 from embedzoo.errors import ConfigError
+from embedzoo.core.layers import Embedding
+from embedzoo.training.spec import TrainingSpec
 from embedzoo.zoo.base import ZooModel
-from embedzoo.zoo.layers import Embedding
 from embedzoo.zoo.registry import register
 from embedzoo.zoo.spectral import spectral_embedding
 
@@ -122,14 +123,12 @@ class DotBiasMF(ZooModel):
         self.user_y_range = bool(user_y_range) and self.y_range is not None
         self.y_range_l2 = float(y_range_l2)
         init = keras.initializers.RandomNormal(stddev=self.init_std)
-        self.user_factors = Embedding(self.users.size, self.n_factors, init, name="user_factors")
-        self.item_factors = Embedding(self.items.size, self.n_factors, init, name="item_factors")
-        self.user_bias = Embedding(self.users.size, 1, "zeros", name="user_bias")
-        self.item_bias = Embedding(self.items.size, 1, "zeros", name="item_bias")
-        layers = [self.user_factors, self.item_factors, self.user_bias, self.item_bias]
+        self.user_factors = self.table("user", "user_factors", self.n_factors, init)
+        self.item_factors = self.table("item", "item_factors", self.n_factors, init)
+        self.user_bias = self.table("user", "user_bias", 1, "zeros")
+        self.item_bias = self.table("item", "item_bias", 1, "zeros")
         if self.user_y_range:
-            self.user_range = Embedding(self.users.size, 2, "zeros", name="user_range")
-            layers.append(self.user_range)
+            self.user_range = self.table("user", "user_range", 2, "zeros")
         if prior not in PRIORS:
             raise ConfigError(f"prior must be one of {PRIORS}, got {prior!r}")
         self.prior = prior
@@ -137,13 +136,11 @@ class DotBiasMF(ZooModel):
         if self.prior:
             k = self.n_factors
             # The embedding, and the prior mean its least-squares map gives (per row).
-            self.user_prior = Embedding(self.users.size, k, "zeros", name="user_prior", trainable=False)
-            self.item_prior = Embedding(self.items.size, k, "zeros", name="item_prior", trainable=False)
-            self.user_prior_mean = Embedding(self.users.size, k, "zeros", name="user_prior_mean", trainable=False)
-            self.item_prior_mean = Embedding(self.items.size, k, "zeros", name="item_prior_mean", trainable=False)
-            layers += [self.user_prior, self.item_prior, self.user_prior_mean, self.item_prior_mean]
-        for layer in layers:
-            layer.build()
+            self.user_prior = self.table("user", "user_prior", k, "zeros", trainable=False)
+            self.item_prior = self.table("item", "item_prior", k, "zeros", trainable=False)
+            self.user_prior_mean = self.table("user", "user_prior_mean", k, "zeros", trainable=False)
+            self.item_prior_mean = self.table("item", "item_prior_mean", k, "zeros", trainable=False)
+        self._prior_solvers = None
         self.global_bias = self.add_weight(shape=(), initializer="zeros", name="global_bias")
         if self.prior:
             # 1 once the embedding is computed: later fits (fine-tuning) keep factors and prior.
@@ -220,7 +217,7 @@ class DotBiasMF(ZooModel):
             (self.user_prior, self.user_factors, self.user_prior_mean, self.user_penalty_weight),
             (self.item_prior, self.item_factors, self.item_prior_mean, self.item_penalty_weight),
         )
-        if getattr(self, "_prior_solvers", None) is None:
+        if self._prior_solvers is None:
             # [1, embedding] and the pseudo-inverse of its training rows: fixed during a fit.
             self._prior_solvers = []
             for prior, _, _, weight in sides:
@@ -236,14 +233,19 @@ class DotBiasMF(ZooModel):
             values[0] = 0.0
             mean.embeddings.assign(values)
 
-    def training_callbacks(self) -> list:
-        return [PriorRefit()] if self.prior else []
+    def training_spec(self) -> TrainingSpec:
+        return self.rating_spec(callbacks=(PriorRefit(),) if self.prior else ())
 
-    def all_item_scores(self, user_index):
-        p = self.user_factors(user_index)
-        bu = self.user_bias(user_index)
-        logits = tf.matmul(p, self.item_factors.embeddings.value, transpose_b=True)
-        logits += bu + tf.transpose(self.item_bias.embeddings.value) + self.global_bias
+    # Retrieval pieces: logits = [p_u, 1, b_u + b] · [q_i, b_i, 1], squashed with u's range.
+    def query_vectors(self, user_index):
+        p, bu = self.user_factors(user_index), self.user_bias(user_index)
+        return tf.concat([p, tf.ones_like(bu), bu + self.global_bias], axis=1)
+
+    def candidate_vectors(self):
+        bi = self.item_bias.embeddings.value
+        return tf.concat([self.item_factors.embeddings.value, bi, tf.ones_like(bi)], axis=1)
+
+    def scores_from_logits(self, logits, user_index):
         shift = self.user_range(user_index) if self.user_y_range else None
         return squash(logits, self.y_range, shift)
 

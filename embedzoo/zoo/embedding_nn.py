@@ -14,7 +14,8 @@ import tensorflow as tf
 from embedzoo.errors import ConfigError
 from embedzoo.zoo.base import ZooModel
 from embedzoo.zoo.dot_bias_mf import check_y_range, squash
-from embedzoo.zoo.layers import Embedding, scores_in_item_chunks
+from embedzoo.core.layers import scores_in_item_chunks
+from embedzoo.training.spec import TrainingSpec
 from embedzoo.zoo.registry import register
 
 
@@ -89,18 +90,13 @@ class EmbeddingNN(ZooModel):
         self.user_y_range = bool(user_y_range) and self.y_range is not None
         self.y_range_l2 = float(y_range_l2)
         if self.user_y_range:
-            self.user_range = Embedding(self.users.size, 2, "zeros", name="user_range")
-            self.user_range.build()
+            self.user_range = self.table("user", "user_range", 2, "zeros")
         init = keras.initializers.RandomNormal(stddev=0.01)
         if self.biases:
-            self.user_bias = Embedding(self.users.size, 1, "zeros", name="user_bias")
-            self.item_bias = Embedding(self.items.size, 1, "zeros", name="item_bias")
-            self.user_bias.build()
-            self.item_bias.build()
-        self.user_embedding = Embedding(self.users.size, self.user_embedding_size, init, name="user_embedding")
-        self.item_embedding = Embedding(self.items.size, self.item_embedding_size, init, name="item_embedding")
-        self.user_embedding.build()
-        self.item_embedding.build()
+            self.user_bias = self.table("user", "user_bias", 1, "zeros")
+            self.item_bias = self.table("item", "item_bias", 1, "zeros")
+        self.user_embedding = self.table("user", "user_embedding", self.user_embedding_size, init)
+        self.item_embedding = self.table("item", "item_embedding", self.item_embedding_size, init)
         self.input_dropout = keras.layers.Dropout(self.embedding_dropout)
         self.dense_layers, self.dropout_layers = [], []
         width = self.user_embedding_size + self.item_embedding_size
@@ -155,6 +151,9 @@ class EmbeddingNN(ZooModel):
             if training and self.y_range_l2:
                 self.add_loss(self.y_range_l2 * self.row_penalty(users, tf.reduce_sum(shift * shift, -1), "user"))
         return squash(logits, self.y_range, shift)
+
+    def training_spec(self) -> TrainingSpec:
+        return self.rating_spec()
 
     def all_item_scores(self, user_index):
         # The first layer is linear in [u, v]: compute its item half once for all items, then

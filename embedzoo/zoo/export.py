@@ -8,7 +8,7 @@ raw ids (int64 or string, as the model's vocabulary) and return named tensors:
 - ``recommend``: ``user_id [n]``, ``k []`` → ``item_ids [n, k]``, ``scores [n, k]``, each user's
   training items excluded
 - ``similar_items``: ``item_id [n]``, ``k []`` → ``item_ids [n, k]``, ``scores [n, k]``
-- any more a model lists in ``export_endpoints()`` (``link_embedding``: ``similar_links``)
+- any more a model adds to ``serving_endpoints()`` (``link_embedding``: ``similar_links``)
 
 Unknown ids get the model's documented fallback (see :mod:`embedzoo.zoo.base`).
 
@@ -31,11 +31,6 @@ import tensorflow as tf
 from embedzoo.errors import ConfigError
 
 SIGNATURES = ("serving_default", "score", "recommend", "similar_items")
-
-
-def _spec(vocabulary, name):
-    dtype = tf.int64 if vocabulary.dtype == "int64" else tf.string
-    return tf.TensorSpec([None], dtype, name=name)
 
 
 def next_version(model_dir: Path) -> int:
@@ -94,31 +89,10 @@ def export(model, base_dir, name: str, version: int | None = None) -> Path:
 
 
 def build_archive(model) -> keras.export.ExportArchive:
-    """The ``ExportArchive`` with the four signatures (see module docstring)."""
-    user_spec = _spec(model.users, "user_id")
-    item_spec = _spec(model.items, "item_id")
-    k_spec = tf.TensorSpec([], tf.int32, name="k")
-
+    """The ``ExportArchive`` with every signature of ``model.serving_endpoints()``."""
     archive = keras.export.ExportArchive()
-    archive.track(model)
-
-    def score(user_id, item_id):
-        return {"score": model.score_graph(user_id, item_id)}
-
-    def recommend(user_id, k):
-        ids, scores = model.recommend_graph(user_id, k, exclude_seen=True)
-        return {"item_ids": ids, "scores": scores}
-
-    def similar_items(item_id, k):
-        ids, scores = model.similar_items_graph(item_id, k)
-        return {"item_ids": ids, "scores": scores}
-
-    archive.add_endpoint("serving_default", score, input_signature=[user_spec, item_spec])
-    archive.add_endpoint("score", score, input_signature=[user_spec, item_spec])
-    archive.add_endpoint("recommend", recommend, input_signature=[user_spec, k_spec])
-    archive.add_endpoint("similar_items", similar_items, input_signature=[item_spec, k_spec])
-    # A model may serve more signatures: {name: (function, input_signature)}.
-    for name, (fn, signature) in getattr(model, "export_endpoints", dict)().items():
+    archive.track(model)  # its variables, and (through TF's object graph) its id lookup tables
+    for name, (fn, signature) in model.serving_endpoints().items():
         archive.add_endpoint(name, fn, input_signature=signature)
     return archive
 
@@ -127,31 +101,22 @@ WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 
 
 def warmup_requests(model, name: str, batch: int = 4) -> list:
-    """``PredictionLog`` protos calling each signature on the first ``batch`` known ids."""
+    """``PredictionLog`` protos calling each signature once on known ids."""
     from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
 
-    users = model.users.ids[:batch] if len(model.users) else np.array([0], dtype=np.int64)
-    items = model.items.ids[:batch]
-    n = min(len(users), len(items))
-    users, items = users[:n], items[:n]
-
-    def tensor(values, vocabulary):
-        dtype = tf.int64 if vocabulary.dtype == "int64" else tf.string
-        return tf.make_tensor_proto(np.asarray(values).astype(np.int64 if dtype == tf.int64 else str), dtype)
-
-    inputs = {
-        "serving_default": {"user_id": tensor(users, model.users), "item_id": tensor(items, model.items)},
-        "score": {"user_id": tensor(users, model.users), "item_id": tensor(items, model.items)},
-        "recommend": {"user_id": tensor(users, model.users), "k": tf.make_tensor_proto(10, tf.int32)},
-        "similar_items": {"item_id": tensor(items, model.items), "k": tf.make_tensor_proto(10, tf.int32)},
-    }
     logs = []
-    for signature, feeds in inputs.items():
+    for signature, (_, specs) in model.serving_endpoints().items():
         request = predict_pb2.PredictRequest()
         request.model_spec.name = name
         request.model_spec.signature_name = signature
-        for key, proto in feeds.items():
-            request.inputs[key].CopyFrom(proto)
+        feeds = {spec.name: model.example_inputs(spec.name, batch) for spec in specs}
+        n = min(len(v) for v in feeds.values() if np.ndim(v))
+        for spec in specs:
+            values = feeds[spec.name]
+            values = values[:n] if np.ndim(values) else values
+            if spec.dtype == tf.string:
+                values = np.asarray(values).astype(str)
+            request.inputs[spec.name].CopyFrom(tf.make_tensor_proto(values, spec.dtype))
         logs.append(prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request)))
     return logs
 

@@ -2,9 +2,10 @@
 
 New users and items get fresh rows appended to every table indexed by user or item (their
 initialiser's values); every known id keeps its learned row and its index. The grown model is a
-new instance of the same class with the same configuration, so this works for any model whose
-tables follow the contract (first dimension = vocabulary size) without per-model code. A model
-trained by an external engine may provide ``fine_tune_on(...)`` instead.
+new instance of the same class with the same configuration; the model itself says which weights
+are indexed by which vocabulary (``Embedding(side=...)`` tables and ``add_row_weight``), so this
+needs no per-model code. A model trained by an external engine may name a ``fine_tune``
+function in its ``TrainingSpec`` instead.
 
 Optimizer state: fine-tuning compiles a fresh optimizer (``.keras`` files do not carry one), so
 Adam's moments start at zero and the model's learning-rate schedule restarts over the
@@ -21,14 +22,17 @@ import numpy as np
 
 from embedzoo.datasets.interactions import Interactions
 from embedzoo.errors import ConfigError
-from embedzoo.zoo.layers import Embedding
 
 
 def grow(model, interactions: Interactions):
     """A copy of ``model`` whose vocabularies also hold the ids of ``interactions``.
 
+    The model says which weights are indexed by which vocabulary (``model.side_of``): those
+    get new rows; every other weight is copied as it is.
+
     Raises:
         DataError: ids of the wrong type for the model's vocabularies (e.g. strings for int ids).
+        ConfigError: a weight changes shape although no vocabulary indexes it.
     """
     users = model.users.extend(interactions.frame["user"].to_numpy())
     items = model.items.extend(interactions.frame["item"].to_numpy())
@@ -42,39 +46,24 @@ def grow(model, interactions: Interactions):
         value = keras.ops.convert_to_numpy(old)
         if tuple(old.shape) == tuple(new.shape):
             new.assign(value)
-        elif old.shape[1:] == new.shape[1:] and _table_of(old.path, old.shape[0], model) in ("user", "item"):
+        elif old.shape[1:] == new.shape[1:] and model.side_of(old) is not None:
             rows = keras.ops.convert_to_numpy(new)
             rows[: old.shape[0]] = value
             new.assign(rows)
         else:
             raise ConfigError(f"cannot grow weight {old.path}: {old.shape} → {new.shape}")
-    indptr = np.concatenate([model.seen_items.indptr, np.full(users.size - model.users.size, model.seen_items.indptr[-1])])
-    grown.seen_items.indptr, grown.seen_items.indices = indptr, model.seen_items.indices.copy()
+    grown.seen_items.load_own_variables({"indptr": model.seen_items.indptr, "indices": model.seen_items.indices})
+    grown.seen_items.grown(users.size)
     return grown
-
-
-def _table_of(name: str, rows: int, model) -> str | None:
-    """``"user"`` or ``"item"``: which vocabulary indexes a table (by name, else by size)."""
-    # "model/user_penalty_weight" (a model weight) or "model/user_factors/embeddings" (a layer's)
-    parts = name.split("/")
-    for leaf in (parts[-1], parts[-2] if len(parts) > 1 else ""):
-        for kind in ("user", "item"):
-            if leaf.startswith(kind):
-                return kind
-    by_size = [k for k, v in (("user", model.users), ("item", model.items)) if v.size == rows]
-    return by_size[0] if len(by_size) == 1 else None
 
 
 def _freeze_old(model, n_users: int, n_items: int) -> tuple[list, list]:
     """Known rows of user/item tables get no gradient; every other trainable weight is frozen."""
-    tables, variables = [], []
-    for layer in model._flatten_layers(include_self=False):
-        if isinstance(layer, Embedding):
-            kind = _table_of(layer.name + "/embeddings", layer.input_dim, model)
-            if kind is not None:
-                layer.frozen_rows = n_users if kind == "user" else n_items
-                tables.append(layer)
+    tables = [layer for layers in model.indexed_tables().values() for layer in layers]
+    for layer in tables:
+        layer.frozen_rows = n_users if layer.side == "user" else n_items
     growing = {id(layer.embeddings) for layer in tables}
+    variables = []
     for variable in model.trainable_variables:
         if id(variable) not in growing:
             variable.trainable = False
@@ -112,13 +101,14 @@ def fine_tune(
     """
     from embedzoo import training
 
-    if getattr(model, "trains_itself", False):
-        if hasattr(model, "fine_tune_on"):
-            return model.fine_tune_on(new_interactions, validation=validation, epochs=epochs, seed=seed)
+    spec = model.training_spec()
+    if not spec.trained_by_keras:
+        if spec.fine_tune is not None:
+            return spec.fine_tune(new_interactions, validation=validation, epochs=epochs, seed=seed)
         raise ConfigError(f"{model.zoo_name} is trained by an external engine and cannot be fine-tuned; retrain it")
     keras.utils.set_random_seed(seed)
     n_users, n_items = model.users.size, model.items.size
-    old_seen = (model.seen_items.indptr.copy(), model.seen_items.indices.copy())
+    old_seen = model.seen_items.pairs()
     old_popularity = keras.ops.convert_to_numpy(model.item_popularity)
     grown = grow(model, new_interactions)
     frozen, fixed = _freeze_old(grown, n_users, n_items) if freeze_old else ([], [])
@@ -138,15 +128,13 @@ def fine_tune(
 
 def _merge_memory(model, old_seen, old_popularity, n_users: int, n_items: int) -> None:
     """Seen items and popularity of the grown model cover the old and the new data."""
-    indptr, indices = old_seen
-    old_users = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
-    new_indptr, new_indices = model.seen_items.indptr, model.seen_items.indices
-    new_users = np.repeat(np.arange(len(new_indptr) - 1), np.diff(new_indptr))
+    old_users, old_items = old_seen
+    new_users, new_items = model.seen_items.pairs()
     model.seen_items.set(
-        np.concatenate([old_users, new_users]), np.concatenate([indices, new_indices]),
+        np.concatenate([old_users, new_users]), np.concatenate([old_items, new_items]),
         num_users=model.users.size,
     )
     popularity = keras.ops.convert_to_numpy(model.item_popularity)
     popularity[:n_items] += old_popularity
     model.item_popularity.assign(popularity)
-    model._functions.clear()
+    model.clear_graph_functions()

@@ -9,7 +9,8 @@ nothing outside the model.
 Scores: ``scoring="dot"`` gives ``mean(history) · item``; ``"cosine"`` the cosine of the two.
 Items without a vector (never trained: too rare for ``min_count``, only in dropped sequences,
 empty text) keep a zero row: they add nothing to a history mean, score 0 as candidates and are
-treated like unknown items as queries. An unknown item id (row 0) scores 0 too. A user with no usable history (unknown, or only
+treated like unknown items as queries (``similar_items`` answers with popularity, as the
+retrieval core does for every zero query vector). An unknown item id (row 0) scores 0 too. A user with no usable history (unknown, or only
 vector-less items) gets the popularity fallback: each item's training count divided by the
 largest count, the same in ``score``, ``recommend`` and the export.
 """
@@ -23,11 +24,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from embedzoo.datasets.arrays import group_time_order, position_from_end
 from embedzoo.datasets.interactions import TIMESTAMP, Interactions
 from embedzoo.errors import ConfigError
+from embedzoo.training.spec import TrainingSpec
 from embedzoo.zoo.base import ZooModel
 from embedzoo.zoo.gensim_bridge import callback_list
-from embedzoo.zoo.layers import Embedding
+from embedzoo.zoo.retrieval import popularity_share
 
 SCORINGS = ("dot", "cosine")
 
@@ -38,9 +41,7 @@ def time_order(groups: np.ndarray, item_index: np.ndarray, timestamps: np.ndarra
     Vocabularies are sorted, so item index order is raw item id order: equal timestamps are
     broken by the item id.
     """
-    if timestamps is None:
-        return np.argsort(groups, kind="stable")
-    return np.lexsort((item_index, timestamps, groups))
+    return group_time_order(groups, timestamps, item_index)
 
 
 def last_items(users: np.ndarray, items: np.ndarray, num_users: int, n: int) -> np.ndarray:
@@ -50,9 +51,7 @@ def last_items(users: np.ndarray, items: np.ndarray, num_users: int, n: int) -> 
     """
     order = np.argsort(users, kind="stable")  # keep time order within a user
     users, items = users[order], items[order]
-    counts = np.bincount(users, minlength=num_users)
-    ends = np.cumsum(counts)
-    from_end = ends[users] - 1 - np.arange(len(users))  # 0 = the user's latest row
+    from_end = position_from_end(users, num_users)  # 0 = the user's latest row
     keep = from_end < n
     out = np.zeros((num_users, n), dtype=np.int32)
     out[users[keep], n - 1 - from_end[keep]] = items[keep]
@@ -72,9 +71,6 @@ class HistoryVectorModel(ZooModel):
         scoring: "dot" or "cosine" (see the module docstring).
     """
 
-    task = "ranking"
-    trains_itself = True
-
     def __init__(self, user_vocabulary, item_vocabulary, vector_size: int, history_length: int,
                  scoring: str, **kwargs):
         super().__init__(user_vocabulary, item_vocabulary, **kwargs)
@@ -87,12 +83,8 @@ class HistoryVectorModel(ZooModel):
         self.vector_size = int(vector_size)
         self.history_length = int(history_length)
         self.scoring = scoring
-        self.item_table = Embedding(self.items.size, self.vector_size, "zeros", name="item_table")
-        self.item_table.build()
-        self.user_history = self.add_weight(
-            shape=(self.users.size, self.history_length), dtype="int32", initializer="zeros",
-            trainable=False, name="user_history",
-        )
+        self.item_table = self.table("item", "item_table", self.vector_size, "zeros")
+        self.user_history = self.add_row_weight("user", "user_history", self.history_length, dtype="int32")
         self.gensim_model = None  # the trained gensim object, in memory only (never saved)
         self._remembered = None
         self.built = True
@@ -125,7 +117,10 @@ class HistoryVectorModel(ZooModel):
         row = self.user_history.numpy()[self.users.lookup([user_id])[0]]
         return self.items.ids_of(row[row > 0]) if np.any(row > 0) else self.items.ids[:0]
 
-    # -- training (called by embedzoo.training.fit) -----------------------------------------
+    # -- training (gensim, called by embedzoo.training.fit) ---------------------------------
+    def training_spec(self) -> TrainingSpec:
+        return TrainingSpec(task="ranking", engine=self.train_on, defaults=self.fit_defaults)
+
     def train_on(self, train: Interactions, validation=None, epochs: int | None = None, seed: int = 0,
                  verbose="auto", callbacks=()) -> keras.callbacks.History:
         """Trains the vectors with gensim and copies them into the item table.
@@ -170,7 +165,7 @@ class HistoryVectorModel(ZooModel):
         return tf.math.l2_normalize(table, axis=1) if self.scoring == "cosine" else table
 
     def _popularity(self):
-        return self.item_popularity / tf.maximum(tf.reduce_max(self.item_popularity), 1.0)
+        return popularity_share(self.item_popularity)
 
     def user_queries(self, user_index):
         """``([batch, d] query vectors, [batch] bool has-a-query)`` for user indices."""
@@ -194,19 +189,6 @@ class HistoryVectorModel(ZooModel):
         query, has_query = self.user_queries(user_index)
         scores = tf.matmul(query, self._table(), transpose_b=True)
         return tf.where(has_query[:, None], scores, self._popularity()[None, :])
-
-    def similar_items_graph(self, item_ids, k):
-        """Cosine neighbours; an unknown or vector-less query item gets the popularity list."""
-        items = self._index(self.item_lookup, item_ids)
-        table = tf.math.l2_normalize(self.item_table.embeddings.value, axis=1)
-        query = tf.gather(table, items)
-        scores = tf.matmul(query, table, transpose_b=True)
-        batch = tf.shape(items)[0]
-        where = tf.stack([tf.range(batch), items], axis=1)
-        scores = tf.tensor_scatter_nd_update(scores, where, tf.fill([batch], -np.inf))
-        no_vector = tf.logical_not(tf.reduce_any(tf.not_equal(query, 0.0), axis=1))[:, None]
-        popularity = tf.broadcast_to(self._popularity()[None, :], tf.shape(scores))
-        return self._top_k(tf.where(no_vector, popularity, scores), k)
 
     def has_vector(self, item_ids) -> np.ndarray:
         """Whether each raw item id has a trained (non-zero) vector."""

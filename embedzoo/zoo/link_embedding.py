@@ -21,36 +21,19 @@ in classification), and ``similar_links`` of an unknown link returns the most us
 
 from __future__ import annotations
 
+import functools
+
 import keras
 import numpy as np
 import tensorflow as tf
 
 from embedzoo.datasets.interactions import Interactions
 from embedzoo.errors import ConfigError
-from embedzoo.training import link_pairs
-from embedzoo.zoo.base import PAD_INT, PAD_STR, ZooModel
-from embedzoo.zoo.layers import Embedding
+from embedzoo.training import link_pairs, pipelines
+from embedzoo.training.spec import TrainingSpec
+from embedzoo.zoo.base import ZooModel, id_dtype
 from embedzoo.zoo.registry import register
-
-
-def cosine_top_k(table, query_index, k, popularity, ids_padded, n_ids: int):
-    """Cosine neighbours of rows ``query_index`` of ``table`` (themselves and row 0 excluded).
-
-    A query at index 0 (unknown id) gets the rows with the highest ``popularity`` instead.
-    Returns ``(ids [b, k], scores [b, k])``; slots no row can fill hold padding and -inf.
-    """
-    table = tf.math.l2_normalize(tf.cast(table, "float32"), axis=1)
-    scores = tf.matmul(tf.gather(table, query_index), table, transpose_b=True)
-    batch = tf.shape(query_index)[0]
-    where = tf.stack([tf.range(batch), query_index], axis=1)
-    scores = tf.tensor_scatter_nd_update(scores, where, tf.fill([batch], -np.inf))
-    share = popularity / tf.maximum(tf.reduce_max(popularity), 1.0)
-    unknown = tf.equal(query_index, 0)[:, None]
-    scores = tf.where(unknown, tf.broadcast_to(share[None, :], tf.shape(scores)), scores)
-    scores = tf.concat([tf.fill([batch, 1], tf.constant(-np.inf)), scores[:, 1:]], axis=1)
-    top_scores, top = tf.math.top_k(scores, k=tf.minimum(tf.cast(k, "int32"), n_ids))
-    top = tf.where(tf.math.is_finite(top_scores), top, tf.zeros_like(top))
-    return tf.gather(ids_padded, top), top_scores
+from embedzoo.zoo.retrieval import check_k, cosine_scores, ids_out, padded_ids, popularity_share, raw_tensor, top_k
 
 
 @register("link_embedding")
@@ -111,18 +94,14 @@ class LinkEmbedding(ZooModel):
         # fit's batch size counts positives: default it to this model's n_positive.
         self.fit_defaults = {**type(self).fit_defaults, "batch_size": self.n_positive}
         init = keras.initializers.RandomUniform(-self.init_scale, self.init_scale)
-        self.entity_embedding = Embedding(self.items.size, self.embedding_size, init, name="entity_embedding")
-        self.link_embedding = Embedding(self.users.size, self.embedding_size, init, name="link_embedding")
-        self.entity_embedding.build()
-        self.link_embedding.build()
+        self.entity_embedding = self.table("item", "entity_embedding", self.embedding_size, init)
+        self.link_embedding = self.table("user", "link_embedding", self.embedding_size, init)
         if self.classification:
             # Keras' Dense(1, sigmoid) on the cosine, started at w=1, b=0 (not a random w) so
             # the output starts increasing in the cosine.
             self.cosine_scale = self.add_weight(shape=(), initializer="ones", name="cosine_scale")
             self.cosine_bias = self.add_weight(shape=(), initializer="zeros", name="cosine_bias")
-        self.link_popularity = self.add_weight(
-            shape=(self.users.size,), initializer="zeros", trainable=False, name="link_popularity"
-        )
+        self.link_popularity = self.add_row_weight("user", "link_popularity")
         self.built = True
 
     def model_config(self) -> dict:
@@ -135,13 +114,18 @@ class LinkEmbedding(ZooModel):
         }
 
     # -- training -----------------------------------------------------------------------
-    def training_loss(self):
-        return "binary_crossentropy" if self.classification else "mse"
-
-    def training_metrics(self):
-        if self.classification:
-            return [keras.metrics.BinaryAccuracy(name="accuracy")]
-        return []
+    def training_spec(self) -> TrainingSpec:
+        pipeline = functools.partial(
+            link_pairs.link_pairs, negative_ratio=self.negative_ratio, classification=self.classification
+        )
+        return TrainingSpec(
+            task="links",
+            pipeline=pipeline,
+            validation_pipeline=pipelines.pointwise,  # labelled pairs (link_pairs.labelled_pairs)
+            loss=keras.losses.BinaryCrossentropy() if self.classification else keras.losses.MeanSquaredError(),
+            metrics=(keras.metrics.BinaryAccuracy(name="accuracy"),) if self.classification else (),
+            defaults=self.fit_defaults,
+        )
 
     def remember(self, interactions: Interactions) -> None:
         """Also counts how many entities use each link (``similar_links`` of unknown links)."""
@@ -160,10 +144,14 @@ class LinkEmbedding(ZooModel):
         entities = tf.math.l2_normalize(self.entity_embedding(inputs["item"]), axis=-1)
         return self._output(tf.reduce_sum(links * entities, -1))
 
-    def all_item_scores(self, user_index):
-        links = tf.math.l2_normalize(self.link_embedding(user_index), axis=-1)
-        table = tf.math.l2_normalize(self.entity_embedding.embeddings.value, axis=-1)
-        return self._output(tf.matmul(links, table, transpose_b=True))
+    def query_vectors(self, user_index):
+        return tf.math.l2_normalize(self.link_embedding(user_index), axis=-1)
+
+    def candidate_vectors(self):
+        return tf.math.l2_normalize(self.entity_embedding.embeddings.value, axis=-1)
+
+    def scores_from_logits(self, logits, user_index):
+        return self._output(logits)
 
     def item_vectors(self):
         return self.entity_embedding.embeddings.value
@@ -173,17 +161,10 @@ class LinkEmbedding(ZooModel):
         return self.link_embedding.embeddings.value
 
     # -- links' neighbours --------------------------------------------------------------
-    def _link_ids_padded(self):
-        if self.users.dtype == "int64":
-            return tf.constant(np.concatenate([[PAD_INT], self.users.ids]).astype(np.int64))
-        return tf.constant(np.concatenate([[PAD_STR], self.users.ids.astype(str)]))
-
     def similar_links_graph(self, link_ids, k):
         """Raw link ids, k → cosine neighbours among links (the link itself excluded)."""
-        query = self._index(self.user_lookup, link_ids)
-        return cosine_top_k(
-            self.link_vectors(), query, k, self.link_popularity, self._link_ids_padded(), len(self.users)
-        )
+        scores = cosine_scores(self.link_vectors(), self.user_lookup(link_ids), popularity_share(self.link_popularity))
+        return top_k(scores, k, padded_ids(self.users))
 
     def similar_links(self, link_ids, k: int = 10):
         """Cosine nearest links: ``(link_ids [n, k], scores [n, k])``, the query excluded.
@@ -191,20 +172,17 @@ class LinkEmbedding(ZooModel):
         Example:
             >>> model.similar_links(["m.0lsxr"], k=5)                            # doctest: +SKIP
         """
-        if k < 1:
-            raise ValueError(f"k must be >= 1, got {k}")
-        fn = self._function("similar_links", self.similar_links_graph)
-        ids, scores = fn(self._raw(self.users, link_ids), tf.constant(k, "int32"))
-        ids = ids.numpy()
-        return (ids if self.users.dtype == "int64" else ids.astype(str).astype(object)), scores.numpy()
+        k = check_k(k)
+        fn = self._graph_function("similar_links", self.similar_links_graph)
+        ids, scores = fn(raw_tensor(self.users, link_ids), tf.constant(min(k, 2**31 - 1), "int32"))
+        return ids_out(self.users, ids), scores.numpy()
 
-    def export_endpoints(self) -> dict:
-        """More SavedModel signatures (used by :func:`embedzoo.zoo.export`): ``similar_links``."""
-        dtype = tf.int64 if self.users.dtype == "int64" else tf.string
-        spec = [tf.TensorSpec([None], dtype, name="link_id"), tf.TensorSpec([], tf.int32, name="k")]
+    def serving_endpoints(self) -> dict:
+        """The contract's signatures plus ``similar_links``."""
+        spec = [tf.TensorSpec([None], id_dtype(self.users), name="link_id"), tf.TensorSpec([], tf.int32, name="k")]
 
         def similar_links(link_id, k):
             ids, scores = self.similar_links_graph(link_id, k)
             return {"link_ids": ids, "scores": scores}
 
-        return {"similar_links": (similar_links, spec)}
+        return {**super().serving_endpoints(), "similar_links": (similar_links, spec)}

@@ -18,24 +18,25 @@ the zero row, so their score is the network's answer for an all-zero embedding.
 
 from __future__ import annotations
 
+import functools
+
 import keras
 import numpy as np
 import tensorflow as tf
 
 from embedzoo.errors import ConfigError
-from embedzoo.training import negative_pipelines  # noqa: F401  (registers "pointwise_negatives")
+from embedzoo.core.layers import scores_in_item_chunks
 from embedzoo.training.losses import LogisticLoss
+from embedzoo.training.negative_pipelines import pointwise_negatives
+from embedzoo.training.spec import TrainingSpec
 from embedzoo.zoo.base import ZooModel
 from embedzoo.zoo.bpr import check_recency, check_sampling
-from embedzoo.zoo.layers import Embedding, scores_in_item_chunks
 from embedzoo.zoo.registry import register
 
 
 class _NCF(ZooModel):
     """What the three share: sampling config, the row L2 penalty, the loss."""
 
-    task = "ranking"
-    pipeline = "pointwise_negatives"
     # Tuned on MovieLens-100k through evaluation.ranking_protocol (docs/ranking.md); the
     # networks overfit after about 8 epochs of 4 negatives per positive.
     fit_defaults = {"epochs": 8, "batch_size": 1024, "optimizer": "adam", "learning_rate": 0.003}
@@ -62,10 +63,8 @@ class _NCF(ZooModel):
 
     def _embeddings(self, prefix: str, width: int):
         init = keras.initializers.RandomNormal(stddev=0.01)
-        users = Embedding(self.users.size, width, init, name=f"{prefix}_user_embedding")
-        items = Embedding(self.items.size, width, init, name=f"{prefix}_item_embedding")
-        users.build()
-        items.build()
+        users = self.table("user", f"{prefix}_user_embedding", width, init)
+        items = self.table("item", f"{prefix}_item_embedding", width, init)
         return users, items
 
     def _tower(self, widths):
@@ -81,8 +80,16 @@ class _NCF(ZooModel):
         if self.l2:
             self.add_loss(self.l2 * tf.add_n([tf.reduce_mean(tf.reduce_sum(r * r, -1)) for r in rows]))
 
-    def training_loss(self):
-        return LogisticLoss()
+    def training_spec(self) -> TrainingSpec:
+        pipeline = functools.partial(
+            pointwise_negatives, num_negatives=self.num_negatives, negative_sampling=self.negative_sampling,
+            sampling_alpha=self.sampling_alpha, recency_weight=self.recency_weight,
+            recency_power=self.recency_power,
+        )
+        return TrainingSpec(
+            task="ranking", pipeline=pipeline, loss=LogisticLoss(), defaults=self.fit_defaults,
+            examples_per_row=1 + self.num_negatives,
+        )
 
     def _tower_all_items(self, dense, user_vec, item_table, head):
         """``head(tower(...))`` for every (user in batch, item) pair, ``[batch, items]``: the

@@ -13,8 +13,10 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from embedzoo.training.spec import TrainingSpec
 from embedzoo.zoo.base import ZooModel
 from embedzoo.zoo.registry import register
+from embedzoo.zoo.retrieval import exclude_self, popularity_share
 
 
 @register("popularity")
@@ -31,9 +33,10 @@ class Popularity(ZooModel):
         >>> model.recommend([196], k=5)                                # doctest: +SKIP
     """
 
-    task = "ranking"
-    trains_itself = True
     fit_defaults = {"epochs": 1, "batch_size": 1024, "optimizer": "adam", "learning_rate": 0.0}
+
+    def training_spec(self) -> TrainingSpec:
+        return TrainingSpec(task="ranking", engine=self.train_on, defaults=self.fit_defaults)
 
     def train_on(self, train, validation=None, epochs=1, seed=0, verbose=0, callbacks=()):
         """Nothing to learn beyond the counts ``fit`` already stored with ``remember``."""
@@ -51,16 +54,15 @@ class Popularity(ZooModel):
         item = tf.cast(inputs["item"], "int32")
         return tf.gather(self.item_popularity, item) + 0.0 * tf.cast(inputs["user"], "float32")
 
-    def all_item_scores(self, user_index):
-        return tf.tile(self.item_popularity[None, :], [tf.shape(user_index)[0], 1])
+    def query_vectors(self, user_index):
+        return tf.ones([tf.shape(user_index)[0], 1])
+
+    def candidate_vectors(self):
+        return self.item_popularity[:, None]
 
     def item_vectors(self):
         return self.item_popularity[:, None]
 
-    def similar_items_graph(self, item_ids, k):
-        items = self._index(self.item_lookup, item_ids)
-        popularity = self.item_popularity / tf.maximum(tf.reduce_max(self.item_popularity), 1.0)
-        scores = tf.tile(popularity[None, :], [tf.shape(items)[0], 1])
-        where = tf.stack([tf.range(tf.shape(items)[0]), items], axis=1)
-        scores = tf.tensor_scatter_nd_update(scores, where, tf.fill(tf.shape(items), -float("inf")))
-        return self._top_k(scores, k)
+    def similar_item_scores(self, item_index):
+        share = popularity_share(self.item_popularity)
+        return exclude_self(tf.tile(share[None, :], [tf.shape(item_index)[0], 1]), item_index)

@@ -105,8 +105,8 @@ def build(
         items = Vocabulary(item_vocabulary if item_vocabulary is not None else [])
     else:
         raise ConfigError("data must be Interactions or a (users, items) pair of Vocabulary")
-    # A content model (doc2vec) may serve a catalogue without users: it sets requires_users.
-    if len(items) == 0 or (len(users) == 0 and getattr(cls, "requires_users", True)):
+    # A content model (doc2vec) may serve a catalogue without users (requires_users = False).
+    if len(items) == 0 or (len(users) == 0 and cls.requires_users):
         raise ConfigError(f"cannot build {name!r}: the data has no users or no items")
     if seed is not None:
         keras.utils.set_random_seed(int(seed))

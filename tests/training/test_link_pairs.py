@@ -9,9 +9,13 @@ from embedzoo.training import link_pairs, pipelines
 from embedzoo.training.link_metrics import link_prediction_auc, neighbour_label_share, roc_auc
 
 
-def test_registered_as_a_pipeline():
-    assert pipelines.PIPELINES["link_pairs"] is link_pairs.link_pairs
-    assert zoo.get_class("link_embedding").pipeline == "link_pairs"
+def test_is_the_link_models_pipeline_with_its_settings():
+    model = zoo.build("link_embedding", user_vocabulary=[1, 2], item_vocabulary=[5, 6], negative_ratio=3.0,
+                      classification=False)
+    spec = model.training_spec()
+    assert spec.task == "links" and spec.pipeline.func is link_pairs.link_pairs
+    assert spec.pipeline.keywords == {"negative_ratio": 3.0, "classification": False}
+    assert spec.validation_pipeline is pipelines.pointwise
 
 
 def test_is_known_is_exact():
@@ -50,7 +54,7 @@ def test_batches_hold_positives_and_exact_negatives(tiny):
 
 def test_regression_labels_and_fractional_ratio(tiny):
     model = zoo.build("link_embedding", tiny, embedding_size=4, classification=False)
-    _, out = batches(model, tiny, n_positive=300, negative_ratio=0.5)
+    _, out = batches(model, tiny, n_positive=300, negative_ratio=0.5, classification=False)
     users, _, labels = out[0]
     assert len(users) == 450 and sorted(set(labels.tolist())) == [-1.0, 1.0]
     assert (labels == -1).sum() == 150

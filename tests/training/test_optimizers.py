@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 
 from embedzoo.training.optimizers import RowwiseAdagrad, RowwiseAdam, get
-from embedzoo.zoo.layers import Embedding
+from embedzoo.core.layers import Embedding
 
 
 def sparse_step(optimizer, table, ids, upstream):

@@ -108,8 +108,8 @@ def test_triplets_redraw_negatives_every_epoch_and_never_hit_positives():
     for batches in epochs:
         by_row = {}
         for x, y, _ in batches:
-            assert y.numpy().tolist() == [1.0] * len(y)
-            for u, i, j in zip(x["user"].numpy(), x["item"].numpy(), x["negative"].numpy(), strict=True):
+            assert y.numpy().tolist() == [[1.0, 0.0]] * len(y)
+            for u, (i, j) in zip(x["user"].numpy(), x["item"].numpy(), strict=True):
                 assert (u, i) in positives and (u, j) not in positives
                 by_row[(u, i)] = j
         assert len(by_row) == len(data)  # every positive once per epoch
@@ -119,7 +119,7 @@ def test_triplets_redraw_negatives_every_epoch_and_never_hit_positives():
     # the same seed replays the same epochs
     again, steps = pipelines.training_dataset(model, data, batch_size=64, seed=3)
     first = next(iter(again))
-    np.testing.assert_array_equal(first[0]["negative"], epochs[0][0][0]["negative"])
+    np.testing.assert_array_equal(first[0]["item"], epochs[0][0][0]["item"])
 
 
 def test_recency_weights_grow_along_each_users_history():
@@ -148,8 +148,8 @@ def test_validation_replays_its_negatives_and_needs_no_ratings():
     train, valid = temporal_holdout(make_implicit(), 0.2)
     model = zoo.build("bpr", train, n_factors=4, seed=0)
     ds = negative_pipelines.triplets(model, valid, batch_size=32, shuffle=False)
-    a = np.concatenate([x["negative"].numpy() for x, _, _ in ds])
-    b = np.concatenate([x["negative"].numpy() for x, _, _ in ds])
+    a = np.concatenate([x["item"].numpy()[:, 1] for x, _, _ in ds])
+    b = np.concatenate([x["item"].numpy()[:, 1] for x, _, _ in ds])
     np.testing.assert_array_equal(a, b)
     history = training.fit(model, train, validation=valid, epochs=2, batch_size=64, verbose=0)
     assert len(history.history["val_loss"]) == 2 and np.isfinite(history.history["val_loss"]).all()

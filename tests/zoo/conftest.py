@@ -1,1 +1,1 @@
-from tests.helpers import tiny, tiny_str  # noqa: F401  (fixtures)
+from tests.helpers import planted, tiny, tiny_str  # noqa: F401  (fixtures)

@@ -21,13 +21,17 @@ class ContractSuite:
     model_name: str = ""
     config: dict = {}
     fit_kwargs: dict = {"epochs": 3, "batch_size": 64}
+    #: the planted-structure clause: fit settings on top of ``fit_kwargs``, and the AUC of own-
+    #: over other-cluster unseen items it must reach (chance: 0.5).
+    planted_fit: dict = {"epochs": 40}
+    planted_auc: float = 0.8
 
     def build(self, data, seed=0):
         return zoo.build(self.model_name, data, seed=seed, **self.config)
 
-    def fitted(self, data, seed=0):
+    def fitted(self, data, seed=0, **fit_kwargs):
         model = self.build(data, seed=seed)
-        training.fit(model, data, seed=seed, verbose=0, **self.fit_kwargs)
+        training.fit(model, data, seed=seed, verbose=0, **{**self.fit_kwargs, **fit_kwargs})
         return model
 
     @pytest.fixture(scope="class")
@@ -135,31 +139,78 @@ class ContractSuite:
         a, b = loaded.recommend(users[:5], k=5), model.recommend(users[:5], k=5)
         np.testing.assert_array_equal(a[0], b[0])
 
-    def test_saved_model_in_fresh_process(self, model, tiny, tmp_path):
+    def test_saved_model_in_fresh_process(self, model, tiny, tmp_path, saved_model_worker):
         path = zoo.export(model, tmp_path, "m")
         assert path == tmp_path / "m" / "1"
         users = [int(u) for u in tiny.frame.user.iloc[:4]] + [10**9]
         items = [int(i) for i in tiny.frame.item.iloc[:4]] + [int(tiny.items.ids[0])]
-        script = textwrap.dedent(
-            f"""
-            import json, tensorflow as tf
-            m = tf.saved_model.load({str(path)!r})
-            u = tf.constant({users}, tf.int64); i = tf.constant({items}, tf.int64)
-            out = {{
-              "score": m.signatures["score"](user_id=u, item_id=i)["score"].numpy().tolist(),
-              "default": m.signatures["serving_default"](user_id=u, item_id=i)["score"].numpy().tolist(),
-              "rec": m.signatures["recommend"](user_id=u, k=tf.constant(4))["item_ids"].numpy().tolist(),
-              "sim": m.signatures["similar_items"](item_id=i, k=tf.constant(3))["item_ids"].numpy().tolist(),
-            }}
-            print(json.dumps(out))
-            """
-        )
-        proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-        out = json.loads(proc.stdout.strip().splitlines()[-1])
-        np.testing.assert_allclose(out["score"], model.score(users, items), rtol=1e-5)
-        assert out["default"] == out["score"]
-        assert out["rec"] == model.recommend(users, k=4)[0].tolist()
-        assert out["sim"] == model.similar_items(items, k=3)[0].tolist()
+        self.check_saved_model(model, path, users, items, "int64", saved_model_worker)
+
+    def test_string_id_model_exported_and_reloaded(self, tiny_str, tmp_path, saved_model_worker):
+        model = self.fitted(tiny_str)
+        path = zoo.export(model, tmp_path, "s")
+        users = [str(u) for u in tiny_str.frame.user.iloc[:3]] + ["nobody", "é-ü-α"]
+        items = [str(i) for i in tiny_str.frame.item.iloc[:3]] + ["nothing", str(tiny_str.items.ids[0])]
+        self.check_saved_model(model, path, users, items, "string", saved_model_worker)
+
+    @staticmethod
+    def check_saved_model(model, path, users, items, dtype, worker):
+        k = {"k": [4, "int32"]}
+        calls = [
+            {"signature": "score", "inputs": {"user_id": [users, dtype], "item_id": [items, dtype]}},
+            {"signature": "serving_default", "inputs": {"user_id": [users, dtype], "item_id": [items, dtype]}},
+            {"signature": "recommend", "inputs": {"user_id": [users, dtype], **k}},
+            {"signature": "similar_items", "inputs": {"item_id": [items, dtype], **k}},
+        ]
+        out = worker.call(path, calls)["outputs"]
+        np.testing.assert_allclose(out[0]["score"], model.score(users, items), rtol=1e-5, atol=1e-6)
+        assert out[1]["score"] == out[0]["score"]
+        ids, scores = model.recommend(users, k=4)
+        assert out[2]["item_ids"] == ids.tolist()
+        np.testing.assert_allclose(out[2]["scores"], scores, rtol=1e-5, atol=1e-6)
+        assert out[3]["item_ids"] == model.similar_items(items, k=4)[0].tolist()
+
+    # -- invariants every model keeps --------------------------------------------------------
+    def test_unknown_row_stays_zero(self, tiny):
+        """Built on a subset of users and items, fitted on data with unknown ids: row 0 of every
+        table indexed by a vocabulary is still zero, so unknown ids keep their defined answer."""
+        frame = tiny.frame
+        known = frame[frame.user.isin(frame.user.unique()[::2]) & frame.item.isin(frame.item.unique()[::2])]
+        subset = tiny.subset(np.flatnonzero(frame.index.isin(known.index)))
+        model = zoo.build(self.model_name, subset, seed=0, **self.config)
+        training.fit(model, tiny, seed=0, verbose=0, **self.fit_kwargs)
+        checked = 0
+        for weight in model.weights:
+            if model.side_of(weight) is not None:
+                row = np.asarray(weight)[0]
+                assert not np.any(row), f"{weight.path}: row 0 (unknown ids) was trained: {row}"
+                checked += 1
+        assert checked >= 1
+
+    def test_slots_no_item_can_fill_hold_the_padding_id(self, model, tiny):
+        user = tiny.frame.user.value_counts().index[0]
+        n_seen = int((tiny.frame.user == user).sum())
+        ids, scores = model.recommend([user], k=len(tiny.items))
+        pad = -1 if tiny.items.dtype == "int64" else ""
+        assert list(ids[0][-n_seen:]) == [pad] * n_seen
+        assert np.all(np.isneginf(scores[0][-n_seen:])) and np.all(np.isfinite(scores[0][:-n_seen]))
+
+    def test_planted_structure_is_found(self, planted):
+        """On two planted clusters (users consume and rate high their own cluster's items, whose
+        texts share words), the model ranks a user's unseen items of their own cluster above
+        those of the other cluster: AUC over (own, other) unseen pairs, averaged over users."""
+        model = self.fitted(planted, **self.planted_fit)
+        users, items = planted.users.ids, planted.items.ids
+        scores = model.predict_matrix(users, items).to_numpy()
+        seen = planted.frame.groupby("user")["item"].apply(set)
+        aucs = []
+        for row, u in enumerate(users):
+            unseen = np.array([i not in seen[u] for i in items])
+            own = (items % 2 == u % 2) & unseen
+            other = (items % 2 != u % 2) & unseen
+            diff = scores[row, own][:, None] - scores[row, other][None, :]
+            aucs.append(np.mean(diff > 0) + 0.5 * np.mean(diff == 0))
+        assert np.mean(aucs) >= self.planted_auc, f"planted-cluster AUC {np.mean(aucs):.3f}"
 
     # -- fine-tuning -----------------------------------------------------------------------
     def test_fine_tune_adds_new_ids_and_keeps_known_pairs(self, model, tiny):
@@ -174,7 +225,7 @@ class ContractSuite:
             frame["user"] = "new_" + frame["user"]
             frame.loc[frame.index[:20], "item"] = "new_" + frame["item"].iloc[:20]
         new = Interactions(frame.reset_index(drop=True))
-        if getattr(model, "trains_itself", False):
+        if not model.training_spec().trained_by_keras:
             with pytest.raises(ConfigError, match="cannot be fine-tuned"):
                 zoo.fine_tune(model, new, epochs=1, verbose=0)
             return

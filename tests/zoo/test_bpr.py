@@ -28,19 +28,24 @@ def test_score_is_dot_product_plus_item_bias(tiny):
     np.testing.assert_allclose(model.score([10**9], [tiny.items.ids[5]]), [b], rtol=1e-5)
 
 
-def test_training_output_is_the_score_difference(tiny):
-    model = zoo.build("bpr", tiny, n_factors=4, seed=0)
+def test_item_lists_score_each_item_and_the_loss_is_bpr(tiny):
+    from embedzoo.training.losses import BPRLoss
+
+    model = zoo.build("bpr", tiny, n_factors=4, init_std=0.5, seed=0)
     u, i, j = np.array([1, 2]), np.array([3, 4]), np.array([5, 6])
-    diff = np.asarray(model({"user": u, "item": i, "negative": j}))
+    pairs = np.asarray(model({"user": u, "item": np.stack([i, j], axis=1)}))
     pos, neg = np.asarray(model({"user": u, "item": i})), np.asarray(model({"user": u, "item": j}))
-    np.testing.assert_allclose(diff, pos - neg, rtol=1e-5)
+    assert pairs.shape == (2, 2)
+    np.testing.assert_allclose(pairs, np.stack([pos, neg], axis=1), rtol=1e-5, atol=1e-7)
+    loss = float(BPRLoss()(np.tile([1.0, 0.0], (2, 1)), pairs))
+    assert loss == pytest.approx(np.mean(np.log1p(np.exp(-(pos - neg)))), rel=1e-5)
 
 
 def test_weight_decay_is_added_on_the_batch_rows(tiny):
     model = zoo.build("bpr", tiny, n_factors=4, l2=0.5, bias_l2=0.25, seed=0)
     model.item_bias.embeddings.assign(model.item_bias.embeddings + 0.3)  # non-zero biases
     u, i, j = np.array([1, 2]), np.array([3, 4]), np.array([5, 6])
-    model({"user": u, "item": i, "negative": j}, training=True)
+    model({"user": u, "item": np.stack([i, j], axis=1)}, training=True)
     p, q = model.user_factors.embeddings.numpy(), model.item_factors.embeddings.numpy()
     expected = 0.5 * np.mean((p[u] ** 2).sum(1) + (q[i] ** 2).sum(1) + (q[j] ** 2).sum(1))
     b = model.item_bias.embeddings.numpy()[:, 0]

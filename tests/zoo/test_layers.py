@@ -3,7 +3,7 @@ import pytest
 import tensorflow as tf
 
 from embedzoo import zoo
-from embedzoo.zoo import layers
+from embedzoo.core import layers
 
 
 def test_scores_in_item_chunks_matches_one_block():

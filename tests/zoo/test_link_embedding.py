@@ -41,7 +41,8 @@ def test_scores_are_cosines_or_their_sigmoid(tiny):
     cosine = (links * entities).sum(1) / np.linalg.norm(links, axis=1) / np.linalg.norm(entities, axis=1)
     w, b = classification.cosine_scale.numpy(), classification.cosine_bias.numpy()
     np.testing.assert_allclose(classification.score(users, items), 1 / (1 + np.exp(-(w * cosine + b))), rtol=1e-4)
-    assert classification.training_loss() == "binary_crossentropy" and regression.training_loss() == "mse"
+    assert isinstance(classification.training_spec().loss, keras.losses.BinaryCrossentropy)
+    assert isinstance(regression.training_spec().loss, keras.losses.MeanSquaredError)
 
 
 def test_batch_size_defaults_to_n_positive(tiny):

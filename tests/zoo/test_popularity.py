@@ -23,6 +23,19 @@ class TestPopularityContract(ContractSuite):
         np.testing.assert_array_equal(model.score([tiny.users.ids[0]] * 3, counts.index[:3]), counts.to_numpy()[:3])
 
 
+    def test_planted_structure_is_found(self, planted):
+        # The baseline has no personal structure to find; its planted structure is popularity:
+        # on the planted data it ranks every user's unseen items by their training count.
+        model = self.fitted(planted)
+        counts = planted.frame.item.value_counts()
+        user = planted.users.ids[0]
+        seen = set(planted.frame.item[planted.frame.user == user])
+        ids, scores = model.recommend([user], k=5)
+        expected = counts[~counts.index.isin(seen)]
+        np.testing.assert_array_equal(scores[0], expected.to_numpy()[:5].astype("float32"))
+        assert set(ids[0]) <= set(expected.index[expected >= expected.iloc[4]])
+
+
 def test_recommends_the_most_popular_unseen_items(tiny):
     model = zoo.build("popularity", tiny)
     training.fit(model, tiny, verbose=0)

@@ -1,0 +1,203 @@
+"""The retrieval core, written once: raw ids in, top-K (ids, scores) out, in the graph.
+
+Every zoo model answers ``score``, ``recommend`` and ``similar_items`` through this module, in
+Python and in its SavedModel. A model supplies only its scoring pieces (``call`` on index
+pairs, ``all_item_scores`` or ``query_vectors`` + ``candidate_vectors``, ``item_vectors``); the
+lookups, seen-item masks, padding, unknown-id fallbacks and top-K are here.
+
+Conventions (the contract's): column 0 of every score matrix is the unknown-item row and is
+never returned; slots that no item can fill hold the padding id (``PAD_INT`` = -1 for integer
+ids, ``PAD_STR`` = "" for strings) with score -inf; a query whose vector is zero (an unknown id,
+row 0, or an item that never got a vector) gets the fallback scores, popularity by default.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from embedzoo.datasets.interactions import Vocabulary
+
+PAD_INT, PAD_STR = -1, ""
+
+
+def padded_ids(vocabulary: Vocabulary) -> tf.Tensor:
+    """``[size]`` raw ids by index, the padding id at index 0.
+
+    Example:
+        >>> from embedzoo.datasets import Vocabulary
+        >>> padded_ids(Vocabulary([7, 9])).numpy().tolist()
+        [-1, 7, 9]
+    """
+    if vocabulary.dtype == "int64":
+        return tf.constant(np.concatenate([[PAD_INT], vocabulary.ids]).astype(np.int64))
+    return tf.constant(np.concatenate([[PAD_STR], vocabulary.ids.astype(str)]))
+
+
+def raw_tensor(vocabulary: Vocabulary, ids) -> tf.Tensor:
+    """Python / NumPy raw ids as the tensor dtype the vocabulary's lookup takes.
+
+    Raises:
+        DataError: ids of the wrong type for the vocabulary (e.g. strings for integer ids).
+    """
+    arr = vocabulary.coerce(ids)
+    if vocabulary.dtype == "int64":
+        return tf.constant(arr)
+    return tf.constant([str(i).encode("utf-8") for i in arr], tf.string)
+
+
+def ids_out(vocabulary: Vocabulary, ids: tf.Tensor) -> np.ndarray:
+    """Raw-id tensor → NumPy: int64, or an object array of ``str`` (UTF-8 decoded)."""
+    ids = ids.numpy()
+    if vocabulary.dtype == "int64":
+        return ids
+    return np.vectorize(lambda b: b.decode("utf-8"), otypes=[object])(ids) if ids.size else ids.astype(object)
+
+
+def popularity_share(popularity) -> tf.Tensor:
+    """Counts divided by the largest count (all zeros without counts).
+
+    Example:
+        >>> popularity_share(tf.constant([0.0, 2.0, 4.0])).numpy().tolist()
+        [0.0, 0.5, 1.0]
+    """
+    popularity = tf.cast(popularity, "float32")
+    return popularity / tf.maximum(tf.reduce_max(popularity), 1.0)
+
+
+def top_k(scores, k, ids_padded) -> tuple[tf.Tensor, tf.Tensor]:
+    """``(ids [b, k'], scores [b, k'])`` of the best columns 1.., ``k' = min(k, columns - 1)``.
+
+    Column 0 (the unknown row) is never returned; non-finite scores become padding.
+
+    Example:
+        >>> ids, s = top_k(tf.constant([[9.0, 1.0, 3.0]]), 5, tf.constant([-1, 10, 20], tf.int64))
+        >>> ids.numpy().tolist(), s.numpy().tolist()
+        ([[20, 10]], [[3.0, 1.0]])
+    """
+    scores = tf.cast(scores, "float32")
+    scores = tf.concat([tf.fill([tf.shape(scores)[0], 1], tf.constant(-np.inf)), scores[:, 1:]], axis=1)
+    n = tf.shape(scores, out_type=tf.int64)[1] - 1
+    k = tf.minimum(tf.cast(k, tf.int64), n)
+    top_scores, top = tf.math.top_k(scores, k=tf.cast(k, tf.int32))
+    top = tf.where(tf.math.is_finite(top_scores), top, tf.zeros_like(top))
+    return tf.gather(ids_padded, top), top_scores
+
+
+def exclude_self(scores, query_index) -> tf.Tensor:
+    """``scores[b, query_index[b]] = -inf``: a query is never its own neighbour."""
+    batch = tf.shape(query_index)[0]
+    where = tf.stack([tf.range(batch), tf.cast(query_index, tf.int32)], axis=1)
+    return tf.tensor_scatter_nd_update(scores, where, tf.fill([batch], tf.constant(-np.inf, scores.dtype)))
+
+
+def cosine_scores(table, query_index, fallback) -> tf.Tensor:
+    """Cosine of rows ``query_index`` of ``table`` with every row, the query excluded.
+
+    A query whose row is zero (unknown id, or never given a vector) gets ``fallback [n]``.
+    """
+    table = tf.math.l2_normalize(tf.cast(table, "float32"), axis=1)
+    query = tf.gather(table, tf.cast(query_index, tf.int32))
+    scores = tf.matmul(query, table, transpose_b=True)
+    no_vector = tf.logical_not(tf.reduce_any(tf.not_equal(query, 0.0), axis=1))[:, None]
+    scores = tf.where(no_vector, tf.broadcast_to(fallback[None, :], tf.shape(scores)), scores)
+    return exclude_self(scores, query_index)
+
+
+def check_k(k) -> int:
+    """``k`` as a positive Python int (a clear ``ValueError`` otherwise)."""
+    if isinstance(k, bool) or not isinstance(k, int | np.integer):
+        raise ValueError(f"k must be a positive integer, got {k!r}")
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    return int(k)
+
+
+class Retrieval:
+    """Mixin of ``ZooModel``: the raw-id graphs and their Python API.
+
+    Relies on the model's ``users`` / ``items`` vocabularies, ``user_lookup`` / ``item_lookup``
+    (:class:`~embedzoo.core.lookup.IdLookup`), ``seen_items``, ``item_popularity``, ``call``
+    on index pairs, ``all_item_scores`` and ``similar_item_scores``.
+    """
+
+    # -- graphs on raw ids (shared by the Python API and the SavedModel) --------------------
+    def score_graph(self, user_ids, item_ids):
+        """Raw user and item id tensors → scores ``[batch]``."""
+        users, items = self.user_lookup(user_ids), self.item_lookup(item_ids)
+        return tf.reshape(tf.cast(self({"user": users, "item": items}, training=False), "float32"), [-1])
+
+    def recommend_graph(self, user_ids, k, exclude_seen=True):
+        """Raw user ids, k → (item ids ``[batch, k]``, scores ``[batch, k]``)."""
+        users = self.user_lookup(user_ids)
+        scores = tf.cast(self.all_item_scores(users), "float32")
+        if exclude_seen:
+            scores = self.seen_items.mask(scores, users)
+        return top_k(scores, k, padded_ids(self.items))
+
+    def similar_items_graph(self, item_ids, k):
+        """Raw item ids, k → nearest items (the query excluded)."""
+        return top_k(self.similar_item_scores(self.item_lookup(item_ids)), k, padded_ids(self.items))
+
+    def similar_item_scores(self, item_index):
+        """``[batch, items]`` similarity of each query item to every item: cosine of
+        ``item_vectors()``, popularity share for queries without a vector."""
+        return cosine_scores(self.item_vectors(), item_index, popularity_share(self.item_popularity))
+
+    # -- Python API ------------------------------------------------------------------------
+    def _graph_function(self, key, fn):
+        functions = self.__dict__.setdefault("_embedzoo_functions", {})
+        if key not in functions:
+            functions[key] = tf.function(fn, reduce_retracing=True)
+        return functions[key]
+
+    def clear_graph_functions(self) -> None:
+        """Forgets the traced Python-API functions (after weights or memory were replaced)."""
+        self.__dict__.pop("_embedzoo_functions", None)
+
+    def score(self, user_ids, item_ids, batch_size: int = 65536) -> np.ndarray:
+        """Scores of (user, item) pairs given as two equal-length sequences of raw ids.
+
+        Example:
+            >>> model.score([196, 186], [242, 302])                   # doctest: +SKIP
+            array([3.9, 3.1], dtype=float32)
+        """
+        users = self.users.coerce(user_ids)
+        items = self.items.coerce(item_ids)
+        if len(users) != len(items):
+            raise ValueError(f"user_ids ({len(users)}) and item_ids ({len(items)}) differ in length")
+        fn = self._graph_function("score", self.score_graph)
+        out = [
+            fn(raw_tensor(self.users, users[s : s + batch_size]), raw_tensor(self.items, items[s : s + batch_size])).numpy()
+            for s in range(0, len(users), batch_size)
+        ]
+        return np.concatenate(out) if out else np.zeros(0, "float32")
+
+    def recommend(self, user_ids, k: int = 10, exclude_seen: bool = True):
+        """Top-k items per user: ``(item_ids [n, k], scores [n, k])``.
+
+        Args:
+            user_ids: raw user ids (unknown users get the model's fallback answer).
+            k: list length (capped at the number of items).
+            exclude_seen: leave out each user's training items (recorded by ``fit``).
+        """
+        k = check_k(k)
+        key = f"recommend_{bool(exclude_seen)}"
+        fn = self._graph_function(key, lambda u, kk: self.recommend_graph(u, kk, exclude_seen))
+        ids, scores = fn(raw_tensor(self.users, user_ids), tf.constant(min(k, 2**31 - 1), "int32"))
+        return ids_out(self.items, ids), scores.numpy()
+
+    def similar_items(self, item_ids, k: int = 10):
+        """Nearest items: ``(item_ids [n, k], scores [n, k])``, the query excluded."""
+        k = check_k(k)
+        fn = self._graph_function("similar", self.similar_items_graph)
+        ids, scores = fn(raw_tensor(self.items, item_ids), tf.constant(min(k, 2**31 - 1), "int32"))
+        return ids_out(self.items, ids), scores.numpy()
+
+    def predict_matrix(self, user_ids, item_ids):
+        """Predicted scores for every pair of ``user_ids`` × ``item_ids`` (users as rows)."""
+        import pandas as pd
+
+        users, items = list(user_ids), list(item_ids)
+        scores = self.score(np.repeat(users, len(items)), np.tile(items, len(users)))
+        return pd.DataFrame(scores.reshape(len(users), len(items)), index=users, columns=items)

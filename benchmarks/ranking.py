@@ -82,13 +82,12 @@ def train_timed(name: str, train, cpu: list | None = None, **fit_kwargs):
 
 
 def case_ml100k(name: str) -> dict:
-    from embedzoo.training.negative_pipelines import examples_per_row
 
     train, _ = protocol_split()
     cpu: list = []
     model, seconds, epochs = train_timed(name, train, cpu)
     steady = sorted(epochs[1:])[len(epochs[1:]) // 2]  # the first epoch includes tracing
-    examples = len(train) * examples_per_row(model)
+    examples = len(train) * model.training_spec().examples_per_row
     return {
         "case": f"ml100k_{name}", "positives": len(train), "examples_per_epoch": examples,
         "epochs": len(epochs), "batch_size": model.fit_defaults["batch_size"],

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -434,10 +436,47 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
+#: Lines TensorFlow's C++ libraries print while they load, before they read
+#: ``TF_CPP_MIN_LOG_LEVEL`` (so no environment setting removes them); nothing a user can act on.
+_LOAD_NOISE = re.compile(
+    r"(All log messages before absl::InitializeLog\(\) is called"
+    r"|port\.cc:\d+\] oneDNN custom operations are on"
+    r"|cudart_stub\.cc:\d+\] Could not find cuda drivers"
+    r"|cuda_platform\.cc:\d+\] failed call to cuInit"
+    r"|cpu_feature_guard\.cc|To enable the following instructions:)"
+)
+
+
+def import_tensorflow_quietly() -> None:
+    """Imports TensorFlow with its load-time log lines held back; anything else it prints on
+    stderr while loading (a real error or warning) is passed on unchanged."""
+    if "tensorflow" in sys.modules:
+        return
+    import tempfile
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()  # device discovery logs (no GPU: cuInit) happen here
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            for line in held.read().decode("utf-8", "replace").splitlines(keepends=True):
+                if not _LOAD_NOISE.search(line):
+                    sys.stderr.write(line)
+            sys.stderr.flush()
+
+
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
     from embedzoo.errors import ConfigError, DataError, UnknownModelError
 
+    import_tensorflow_quietly()
     try:
         return args.fn(args)
     except (DataError, ConfigError, UnknownModelError) as e:

@@ -17,7 +17,7 @@ def sorted_unique(values: ArrayLike, *, in_place: bool = False) -> np.ndarray:
     """The distinct values, sorted: ``np.unique`` without its cost.
 
     A sort and a neighbour comparison; numpy 2's ``np.unique`` hashes first and then sorts
-    anyway, ~10-100x slower on 25M int64 keys.
+    anyway, which is much slower on tens of millions of int64 keys (``docs/benchmarks.md``).
 
     Args:
         values: the values (any sortable array-like).
@@ -109,8 +109,8 @@ def group_time_order(
 
     The same order as ``np.lexsort((item_rank, timestamps, groups))``, computed as one stable
     argsort of a packed int64 key when the keys' ranges fit in 63 bits (timestamps are made
-    dense first when their range is too wide); ``np.lexsort`` over three keys is ~10x slower
-    at 25M rows and is only the last resort.
+    dense first when their range is too wide); ``np.lexsort`` over three keys is much slower
+    at 25M rows (``docs/benchmarks.md``) and is only the last resort.
 
     Args:
         groups: int group of each row (a user index, a session code; negatives allowed).

@@ -38,8 +38,10 @@ def k_core(
         DataError: nothing is left ("k-core with k=… left no interactions").
 
     Example:
-        >>> from embedzoo.datasets import k_core, load_ml100k
-        >>> core = k_core(load_ml100k(), 20, 20, strict=False)  # doctest: +SKIP
+        >>> from embedzoo.datasets import k_core
+        >>> core = k_core(data, 5, 5, strict=False)  # data: 1,000 rows of 50 users, 169 items
+        >>> len(core), len(core.users), len(core.items)
+        (734, 49, 41)
     """
     uidx, iidx = inter.user_index, inter.item_index
     nu, ni = inter.users.size, inter.items.size

@@ -169,7 +169,9 @@ def load_pairs(
 
     Example:
         >>> from embedzoo.datasets import load_pairs
-        >>> books = load_pairs("book_links.csv", entity_col="book", link_col="wikilink")  # doctest: +SKIP
+        >>> books = load_pairs("book_links.csv", entity_col="book", link_col="wikilink", min_link_count=2)
+        >>> books.frame.values.tolist()  # (link, entity) rows; only "Novel" links 2+ books
+        [['novel', 'Dune'], ['novel', 'Emma'], ['novel', 'Ubik']]
     """
     if isinstance(source, pd.DataFrame):
         return pairs_from_frame(source, entity_col, link_col, source="DataFrame", **options)

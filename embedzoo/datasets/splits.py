@@ -31,10 +31,10 @@ def random_split(
         seed: the permutation's seed.
 
     Example:
-        >>> from embedzoo.datasets import load_ml100k, random_split
-        >>> train, test = random_split(load_ml100k(), 0.2, seed=42)  # doctest: +SKIP
-        >>> len(train), len(test)  # doctest: +SKIP
-        (80000, 20000)
+        >>> from embedzoo.datasets import random_split
+        >>> train, test = random_split(data, 0.2, seed=42)  # data: 1,000 rows (ML-100k: 80000, 20000)
+        >>> len(train), len(test)
+        (800, 200)
     """
     if not 0.0 < test_fraction < 1.0:
         raise DataError(f"random_split: test_fraction must lie in (0, 1), got {test_fraction}")
@@ -69,8 +69,10 @@ def temporal_holdout(
         DataError: there is no timestamp column, or the test part would be empty.
 
     Example:
-        >>> from embedzoo.datasets import load_ml100k, temporal_holdout
-        >>> train, test = temporal_holdout(load_ml100k(), 0.1)  # doctest: +SKIP
+        >>> from embedzoo.datasets import temporal_holdout
+        >>> train, test = temporal_holdout(data, 0.1)  # data: e.g. load_ml100k()
+        >>> len(train), len(test)
+        (875, 125)
     """
     if not 0.0 < test_fraction < 1.0:
         raise DataError(f"temporal_holdout: test_fraction must lie in (0, 1), got {test_fraction}")
@@ -88,10 +90,10 @@ def leave_one_out(inter: Interactions) -> tuple[Interactions, Interactions]:
         DataError: there is no timestamp column, or no user has two interactions.
 
     Example:
-        >>> from embedzoo.datasets import leave_one_out, load_ml100k
-        >>> train, test = leave_one_out(load_ml100k())  # doctest: +SKIP
-        >>> len(test)  # doctest: +SKIP
-        943
+        >>> from embedzoo.datasets import leave_one_out
+        >>> train, test = leave_one_out(data)  # data: 50 users (ML-100k: 943)
+        >>> len(test)
+        50
     """
     counts = _user_counts(inter, "leave_one_out")
     return _tail_split(inter, (counts >= 2).astype(np.int64), "leave_one_out")
@@ -108,8 +110,10 @@ def time_cut(inter: Interactions, timestamp: int | float) -> tuple[Interactions,
         DataError: no timestamp column, or a part would be empty (the message gives the range).
 
     Example:
-        >>> from embedzoo.datasets import load_ml100k, time_cut
-        >>> train, test = time_cut(load_ml100k(), 889_000_000)  # doctest: +SKIP
+        >>> from embedzoo.datasets import time_cut
+        >>> train, test = time_cut(data, 1_400_000_000)  # a Unix time (ML-100k: 889_000_000)
+        >>> len(train), len(test)
+        (612, 388)
     """
     _require_timestamps(inter, "time_cut")
     ts = inter.frame[TIMESTAMP].to_numpy()

@@ -1,9 +1,9 @@
 """Synthetic interactions at MovieLens-25M scale, for benchmarks and tests.
 
 Users and items are drawn independently from power laws (items Zipf-like, users milder) with
-Walker's alias method (one uniform draw and two table look-ups per row, about 3x faster than an
-inverse CDF's ``searchsorted``), in chunks, so 25M rows take a few seconds and little scratch
-memory beyond the result. Ratings come from a hidden low-rank model
+Walker's alias method (one uniform draw and two table look-ups per row, faster than an inverse
+CDF's ``searchsorted``; ``docs/benchmarks.md``), in chunks, so 25M rows take a few seconds and
+little scratch memory beyond the result. Ratings come from a hidden low-rank model
 (global mean + user bias + item bias + a dot product of ``n_factors`` latent factors + Gaussian
 noise, rounded to whole stars and clipped to 1..5), so a model has a real signal to learn.
 """

@@ -50,7 +50,9 @@ def read_csv(path: str | os.PathLike, sep: str | None = None, **kwargs) -> Inter
 
     Example:
         >>> from embedzoo.datasets import read_csv
-        >>> data = read_csv("ratings.csv", user_col="userId", item_col="movieId")  # doctest: +SKIP
+        >>> data = read_csv("ratings.csv", user_col="userId", item_col="movieId")
+        >>> data
+        Interactions(4 rows [user, item, rating, timestamp], 3 users, 3 items, from ratings.csv)
     """
     if sep is None:
         sep = "\t" if _suffix(path) in (".tsv", ".tab") else ","
@@ -62,7 +64,9 @@ def read_parquet(path: str | os.PathLike, **kwargs) -> Interactions:
 
     Example:
         >>> from embedzoo.datasets import read_parquet
-        >>> data = read_parquet("ratings.parquet")  # doctest: +SKIP
+        >>> data = read_parquet("ratings.parquet")
+        >>> data
+        Interactions(4 rows [user, item, rating, timestamp], 3 users, 3 items, from ratings.parquet)
     """
     return Interactions.from_parquet(path, **kwargs)
 
@@ -85,6 +89,8 @@ def load(source, **kwargs) -> Interactions:
     Example:
         >>> from embedzoo.datasets import load
         >>> data = load("ml-100k")  # doctest: +SKIP
+        >>> load("ratings.csv", user_col="userId", item_col="movieId")
+        Interactions(4 rows [user, item, rating, timestamp], 3 users, 3 items, from ratings.csv)
     """
     if isinstance(source, pd.DataFrame):
         return from_dataframe(source, **kwargs)

@@ -129,7 +129,7 @@ def load_lee(part: str = "background") -> Interactions:
 
     Example:
         >>> from embedzoo.datasets import load_lee
-        >>> len(load_lee().items)                                   # doctest: +SKIP
+        >>> len(load_lee().items)
         300
     """
     from gensim.test.utils import datapath

@@ -148,9 +148,10 @@ def fit(
     Example:
         >>> from embedzoo import datasets, training, zoo
         >>> data = datasets.load_ml100k()                             # doctest: +SKIP
-        >>> train, test = datasets.random_split(data, 0.2, seed=42)   # doctest: +SKIP
-        >>> model = zoo.build("dot_bias_mf", train)                   # doctest: +SKIP
+        >>> train, test = datasets.random_split(data, 0.2, seed=42)
+        >>> model = zoo.build("dot_bias_mf", train)
         >>> training.fit(model, train, validation=test)               # doctest: +SKIP
+        <keras.src.callbacks.history.History object at ...>
     """
     spec = model.training_spec()
     if len(train) == 0 and spec.trained_by_keras:

@@ -109,7 +109,10 @@ def link_pairs(
 
     Example:
         >>> from embedzoo.training.link_pairs import link_pairs
-        >>> ds = link_pairs(model, pairs, n_positive=1024, negative_ratio=2)  # doctest: +SKIP
+        >>> ds = link_pairs(link_model, pairs, n_positive=32, negative_ratio=2)
+        >>> inputs, labels = next(iter(ds))
+        >>> inputs["user"].shape, labels.numpy().tolist().count(0.0)
+        (TensorShape([96]), 64)
     """
     n_positive = int(n_positive or batch_size or 1024)
     if n_positive < 1:
@@ -220,8 +223,12 @@ def labelled_pairs(
         seed: NumPy seed of the negatives.
 
     Example:
-        >>> train, test = datasets.random_split(pairs, 0.1)                   # doctest: +SKIP
-        >>> val = labelled_pairs(model, test, exclude=pairs)                  # doctest: +SKIP
+        >>> from embedzoo import datasets, training, zoo
+        >>> train, test = datasets.random_split(pairs, 0.1)
+        >>> model = zoo.build("link_embedding", train)
+        >>> val = labelled_pairs(model, test, exclude=pairs)
+        >>> val.frame["rating"].value_counts().to_dict()
+        {1.0: 18, 0.0: 18}
         >>> training.fit(model, train, validation=val)                        # doctest: +SKIP
     """
     ratio = check_ratio(negative_ratio)

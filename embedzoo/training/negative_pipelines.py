@@ -116,7 +116,10 @@ def triplets(
 
     Example:
         >>> from embedzoo.training.negative_pipelines import triplets
-        >>> ds = triplets(model, train, batch_size=1024)              # doctest: +SKIP
+        >>> ds = triplets(bpr, train, batch_size=256)  # bpr: a BPR model built on train
+        >>> inputs, labels, weights = next(iter(ds))
+        >>> inputs["item"].shape, labels[0].numpy().tolist()
+        (TensorShape([256, 2]), [1.0, 0.0])
     """
     users, items, weights = _positives(model, interactions, recency_weight, recency_power)
     sampler = samplers.for_model(model, users, items, negative_sampling, sampling_alpha)

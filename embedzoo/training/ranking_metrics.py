@@ -235,8 +235,8 @@ def ranking_metrics(
 
     Example:
         >>> from embedzoo.training import evaluation
-        >>> evaluation.ranking_metrics(model, train, test)              # doctest: +SKIP
-        {'sampled_popularity_hr@10': 0.41, ..., 'ndcg@10': 0.14, ...}
+        >>> evaluation.ranking_metrics(model, train, test)  # ML-100k bpr: hr 0.41, ndcg 0.14
+        {'sampled_popularity_hr@10': ..., 'ndcg@10': ..., ...}
     """
     split = _Split(model, train, test, cold_users)
     out: dict = {}

@@ -12,7 +12,7 @@ binary search inside its user's segment finds it. A Bloom filter in front (two m
 hashes of ``user * n_items + item`` into a bitmap of about 10 bits per pair: 32 MB at 25M,
 built in a fraction of a second) clears most candidates with two memory reads; only those it
 flags (the positives and a few percent of false alarms) go through the binary search, which
-is what keeps the exact check at about 0.1 µs per candidate at 25M pairs.
+is what keeps the exact check cheap per candidate at 25M pairs (``docs/benchmarks.md``).
 Rejected candidates alone (a few percent) get ``max_rounds - 1`` fresh draws at once from the
 same distribution, checked in one call, and keep the first that is not a positive; a slot whose
 draws were all positives falls back deterministically to the user's *fallback item*, the lowest

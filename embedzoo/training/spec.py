@@ -4,8 +4,9 @@ A zoo model returns its spec from ``training_spec()``; ``fit``, ``fine_tune``, e
 the benchmarks read nothing else about how to train it (no optional attributes probed).
 
 Example:
+    >>> from embedzoo.training import pipelines
     >>> from embedzoo.training.spec import TrainingSpec
-    >>> spec = TrainingSpec(task="rating", loss="mse", defaults={"epochs": 3})
+    >>> spec = TrainingSpec(task="rating", pipeline=pipelines.pointwise, loss="mse", defaults={"epochs": 3})
     >>> spec.fit_settings()["epochs"], spec.fit_settings()["batch_size"]
     (3, 1024)
     >>> spec.trained_by_keras

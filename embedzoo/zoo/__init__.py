@@ -6,18 +6,13 @@ Example:
     True
 """
 
-# Built-in models register themselves on import (gensim is imported lazily by its models).
-from embedzoo.zoo import (  # noqa: F401
-    bpr,
-    doc2vec,
-    dot_bias_mf,
-    embedding_nn,
-    item2vec,
-    link_embedding,
-    ncf,
-    popularity,
-    presets,
-)
+import importlib as _importlib
+import pkgutil as _pkgutil
+
+# Every module of this package is imported, so a model file dropped in registers itself
+# (``@register``) with no edit here; gensim is imported lazily by its models.
+for _module in _pkgutil.iter_modules(__path__):
+    _importlib.import_module(f"{__name__}.{_module.name}")
 from embedzoo.zoo.base import ZooModel  # noqa: F401
 from embedzoo.zoo.export import export, load_saved_model  # noqa: F401
 from embedzoo.zoo.finetune import fine_tune  # noqa: F401

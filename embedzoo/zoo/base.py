@@ -49,6 +49,9 @@ class ZooModel(Retrieval, keras.Model):
 
     #: a registered name (set by ``registry.register``).
     zoo_name: str = ""
+    #: what the model learns: "rating", "ranking", "links" or "content" (its spec's task);
+    #: class-level so presets and ``embedzoo list`` can read it without building a model.
+    task: str = "rating"
     #: False for content models that serve a catalogue without users (doc2vec).
     requires_users: bool = True
     #: fit settings the model trains well with (``TrainingSpec.defaults``); class-level so
@@ -143,15 +146,10 @@ class ZooModel(Retrieval, keras.Model):
         """How ``training.fit`` trains this model (see :class:`TrainingSpec`)."""
         raise NotImplementedError(f"{type(self).__name__} defines no training_spec()")
 
-    @property
-    def task(self) -> str:
-        """The training spec's task: "rating", "ranking", "links" or "content"."""
-        return self.training_spec().task
-
     def rating_spec(self, **kwargs) -> TrainingSpec:
         """The spec of a pointwise rating model: MSE per example, RMSE and MAE."""
         return TrainingSpec(
-            task="rating",
+            task=self.task,
             pipeline=pipelines.known_pointwise,
             validation_pipeline=pipelines.pointwise,
             loss=keras.losses.MeanSquaredError(),

@@ -1,9 +1,9 @@
 """``bpr``: Bayesian Personalised Ranking (Rendle et al., 2009) on (user, positive, negative).
 
 score(u, i) = p_u · q_i + b_i, the bias in its own table. (Carrying it as an extra factor
-column with the user side fixed at 1 measured ~35% slower per step: one wider, sliced table
-costs more than two narrow ones.) Training maximises ``σ(score(u, pos) - score(u, neg))`` over
-triplets whose negative is sampled in the ``tf.data`` graph each epoch (see
+column with the user side fixed at 1 was slower per step, see docs/benchmarks.md: one wider,
+sliced table costs more than two narrow ones.) Training maximises ``σ(score(u, pos) -
+score(u, neg))`` over triplets whose negative is sampled in the ``tf.data`` graph each epoch (see
 :mod:`embedzoo.training.samplers`): on a triplet the model returns ``s_pos - s_neg`` and the
 loss is the per-example logistic loss against label 1
 (:class:`~embedzoo.training.losses.LogisticLoss`), exactly ``-log σ(s_pos - s_neg)``.
@@ -79,6 +79,7 @@ class BPR(ZooModel):
         >>> model.recommend([196], k=10)                               # doctest: +SKIP
     """
 
+    task = "ranking"
     # Tuned on MovieLens-100k through evaluation.ranking_protocol (docs/ranking.md).
     fit_defaults = {
         "epochs": 30, "batch_size": 1024, "optimizer": "adam", "learning_rate": 0.01,
@@ -133,7 +134,7 @@ class BPR(ZooModel):
             triplets, negative_sampling=self.negative_sampling, sampling_alpha=self.sampling_alpha,
             recency_weight=self.recency_weight, recency_power=self.recency_power,
         )
-        return TrainingSpec(task="ranking", pipeline=pipeline, loss=BPRLoss(), defaults=self.fit_defaults)
+        return TrainingSpec(task=self.task, pipeline=pipeline, loss=BPRLoss(), defaults=self.fit_defaults)
 
     def call(self, inputs, training=False):
         """Scores of ``inputs["item"]`` for ``inputs["user"]``: ``[b]`` items → ``[b]`` scores,

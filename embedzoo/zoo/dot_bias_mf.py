@@ -12,7 +12,7 @@ training data's who-rated-what matrix (``embedzoo.zoo.spectral``) and their L2 p
 centred, instead of on zero, on a linear map of that embedding, refitted by least squares to
 the factors before every epoch (a regression prior, as in Agarwal & Chen's RLFM): users who
 rated the same things start, and are pulled, together. Only training changes; the score is the
-same formula. On MovieLens-100k it takes validation RMSE from 0.9075 to 0.888 (README).
+same formula. On MovieLens-100k it lowers validation RMSE (``docs/benchmarks.md``).
 """
 
 from __future__ import annotations
@@ -84,16 +84,17 @@ class DotBiasMF(ZooModel):
         >>> model.score([196], [242])                                  # doctest: +SKIP
     """
 
-    # Measured on MovieLens-100k (see README): 12 epochs of warm-up + cosine; more epochs or a
-    # higher rate over-fit, bigger batches under-fit at this rate.
+    # Chosen on MovieLens-100k (docs/benchmarks.md): 12 epochs of warm-up + cosine; more epochs
+    # or a higher rate over-fit, bigger batches under-fit at this rate.
     fit_defaults = {
         "epochs": 12,
         "batch_size": 1024,
         "optimizer": "adam",
         "learning_rate": 5e-3,
         "schedule": "warmup_cosine",
-        # XLA with the optimizers' dense masked update when every table is small (ML-100k:
-        # 2-4x faster); the sparse O(batch) path without XLA otherwise (training.fit).
+        # XLA with the optimizers' dense masked update when every table is small (faster on
+        # ML-100k, docs/benchmarks.md); the sparse O(batch) path without XLA otherwise
+        # (training.fit).
         "jit_compile": "auto",
     }
 

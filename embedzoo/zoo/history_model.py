@@ -71,6 +71,8 @@ class HistoryVectorModel(ZooModel):
         scoring: "dot" or "cosine" (see the module docstring).
     """
 
+    task = "ranking"
+
     def __init__(self, user_vocabulary, item_vocabulary, vector_size: int, history_length: int,
                  scoring: str, **kwargs):
         super().__init__(user_vocabulary, item_vocabulary, **kwargs)
@@ -119,7 +121,7 @@ class HistoryVectorModel(ZooModel):
 
     # -- training (gensim, called by embedzoo.training.fit) ---------------------------------
     def training_spec(self) -> TrainingSpec:
-        return TrainingSpec(task="ranking", engine=self.train_on, defaults=self.fit_defaults)
+        return TrainingSpec(task=self.task, engine=self.train_on, defaults=self.fit_defaults)
 
     def train_on(self, train: Interactions, validation=None, epochs: int | None = None, seed: int = 0,
                  verbose="auto", callbacks=()) -> keras.callbacks.History:

@@ -64,8 +64,7 @@ class LinkEmbedding(ZooModel):
         >>> model.similar_items([50], k=5)            # movies nearest Star Wars  # doctest: +SKIP
     """
 
-    task = "ranking"
-    pipeline = link_pairs.NAME
+    task = "ranking"  # links are the users: ranking a link's entities is the task
     fit_defaults = {"epochs": 15, "batch_size": 1024, "optimizer": "adam", "learning_rate": 0.01}
 
     def __init__(
@@ -119,7 +118,7 @@ class LinkEmbedding(ZooModel):
             link_pairs.link_pairs, negative_ratio=self.negative_ratio, classification=self.classification
         )
         return TrainingSpec(
-            task="links",
+            task=self.task,
             pipeline=pipeline,
             validation_pipeline=pipelines.pointwise,  # labelled pairs (link_pairs.labelled_pairs)
             loss=keras.losses.BinaryCrossentropy() if self.classification else keras.losses.MeanSquaredError(),

@@ -37,6 +37,7 @@ from embedzoo.zoo.registry import register
 class _NCF(ZooModel):
     """What the three share: sampling config, the row L2 penalty, the loss."""
 
+    task = "ranking"
     # Tuned on MovieLens-100k through evaluation.ranking_protocol (docs/ranking.md); the
     # networks overfit after about 8 epochs of 4 negatives per positive.
     fit_defaults = {"epochs": 8, "batch_size": 1024, "optimizer": "adam", "learning_rate": 0.003}
@@ -87,7 +88,7 @@ class _NCF(ZooModel):
             recency_power=self.recency_power,
         )
         return TrainingSpec(
-            task="ranking", pipeline=pipeline, loss=LogisticLoss(), defaults=self.fit_defaults,
+            task=self.task, pipeline=pipeline, loss=LogisticLoss(), defaults=self.fit_defaults,
             examples_per_row=1 + self.num_negatives,
         )
 

@@ -33,10 +33,15 @@ class Popularity(ZooModel):
         >>> model.recommend([196], k=5)                                # doctest: +SKIP
     """
 
+    task = "ranking"
     fit_defaults = {"epochs": 1, "batch_size": 1024, "optimizer": "adam", "learning_rate": 0.0}
 
+    def __init__(self, user_vocabulary, item_vocabulary, **kwargs):
+        super().__init__(user_vocabulary, item_vocabulary, **kwargs)
+        self.built = True  # nothing but the base's weights
+
     def training_spec(self) -> TrainingSpec:
-        return TrainingSpec(task="ranking", engine=self.train_on, defaults=self.fit_defaults)
+        return TrainingSpec(task=self.task, engine=self.train_on, defaults=self.fit_defaults)
 
     def train_on(self, train, validation=None, epochs=1, seed=0, verbose=0, callbacks=()):
         """Nothing to learn beyond the counts ``fit`` already stored with ``remember``."""

@@ -41,6 +41,11 @@ def register(name: str):
     return decorator
 
 
+def unregister(name: str) -> None:
+    """Removes a registered name (for plug-ins and tests; built-in models stay registered)."""
+    _MODELS.pop(name, None)
+
+
 def list_models() -> list[str]:
     """Names of all registered models, sorted."""
     _load_builtin_models()

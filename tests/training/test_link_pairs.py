@@ -13,7 +13,7 @@ def test_is_the_link_models_pipeline_with_its_settings():
     model = zoo.build("link_embedding", user_vocabulary=[1, 2], item_vocabulary=[5, 6], negative_ratio=3.0,
                       classification=False)
     spec = model.training_spec()
-    assert spec.task == "links" and spec.pipeline.func is link_pairs.link_pairs
+    assert spec.task == "ranking" and spec.pipeline.func is link_pairs.link_pairs
     assert spec.pipeline.keywords == {"negative_ratio": 3.0, "classification": False}
     assert spec.validation_pipeline is pipelines.pointwise
 

@@ -11,14 +11,18 @@ synthetic data (no download, at most one epoch of training each):
   ``History`` as ``history``; ``bpr`` and ``pop``: a ``bpr`` and a ``popularity`` model
   trained on ``train``; ``gmf`` and ``mlp``: built (untrained) on ``train``;
 - ``pairs``: (entity, link) pairs of 30 entities with ``item_metadata["genres"]``;
-  ``link_model``: a ``link_embedding`` trained one epoch on them;
-- ``new_ratings``: ratings of users and items ``data`` does not know (for fine-tuning).
+  ``link_model``: a ``link_embedding`` trained one epoch on them.
 
-Nothing heavy is imported until a doctest asks for it, so ``pytest tests/...`` is unaffected.
+Keras progress bars are off while a doctest trains (its stdout is the expected output), and a
+model a doctest registers is unregistered after it. Nothing heavy is imported until a doctest
+asks for it, so ``pytest tests/...`` is unaffected.
 """
 
 from __future__ import annotations
 
+import ast
+import contextlib
+import doctest
 import re
 
 import pytest
@@ -36,17 +40,42 @@ _PROVIDERS = {
     "mlp": "_dz_ncf",
     "pairs": "_dz_pairs",
     "link_model": "_dz_link_model",
-    "new_ratings": "_dz_new_ratings",
 }
 
 
+@contextlib.contextmanager
 def _quiet_keras():
-    import os
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    """Keras progress bars to the log, not to stdout, for the time of the block."""
     import keras
 
+    was = keras.utils.is_interactive_logging_enabled()
     keras.utils.disable_interactive_logging()
+    try:
+        yield
+    finally:
+        if was:
+            keras.utils.enable_interactive_logging()
+
+
+@contextlib.contextmanager
+def _restored_registry():
+    """Models registered in the block are forgotten after it (zoo and Keras registries)."""
+    from keras.src.saving import object_registration
+
+    from embedzoo.zoo import registry
+
+    saved = (dict(registry._MODELS), dict(object_registration.GLOBAL_CUSTOM_OBJECTS),
+             dict(object_registration.GLOBAL_CUSTOM_NAMES))  # fmt: skip
+    try:
+        yield
+    finally:
+        for live, old in zip(
+            (registry._MODELS, object_registration.GLOBAL_CUSTOM_OBJECTS, object_registration.GLOBAL_CUSTOM_NAMES),
+            saved,
+            strict=True,
+        ):
+            live.clear()
+            live.update(old)
 
 
 @pytest.fixture(scope="session")
@@ -79,7 +108,6 @@ def _dz_split(_dz_data):
 def _dz_model(_dz_split):
     from embedzoo import training, zoo
 
-    _quiet_keras()
     train, test = _dz_split["train"], _dz_split["test"]
     model = zoo.build("dot_bias_mf", train, seed=0, n_factors=8)
     history = training.fit(model, train, validation=test, epochs=1, verbose=0)
@@ -90,7 +118,6 @@ def _dz_model(_dz_split):
 def _dz_bpr(_dz_split):
     from embedzoo import training, zoo
 
-    _quiet_keras()
     model = zoo.build("bpr", _dz_split["train"], seed=0, n_factors=8)
     training.fit(model, _dz_split["train"], epochs=1, verbose=0)
     return {"bpr": model}
@@ -136,21 +163,10 @@ def _dz_pairs():
 def _dz_link_model(_dz_pairs):
     from embedzoo import training, zoo
 
-    _quiet_keras()
     pairs = _dz_pairs["pairs"]
     model = zoo.build("link_embedding", pairs, seed=0, embedding_size=8, n_positive=64)
     training.fit(model, pairs, epochs=1, verbose=0)
     return {"link_model": model}
-
-
-@pytest.fixture(scope="session")
-def _dz_new_ratings():
-    import pandas as pd
-
-    from embedzoo.datasets import from_dataframe
-
-    df = pd.DataFrame({"user": [1001, 1001, 1002, 3], "item": [1, 2, 1, 1001], "rating": [4.0, 3.0, 5.0, 2.0]})
-    return {"new_ratings": from_dataframe(df)}
 
 
 @pytest.fixture(scope="session")
@@ -172,6 +188,22 @@ def _dz_cwd(tmp_path_factory):
     return folder
 
 
+def _free_names(examples) -> set:
+    """Names the examples that run read before they assign them (so the namespace must)."""
+    free, bound = set(), set()
+    for example in examples:
+        try:
+            nodes = list(ast.walk(ast.parse(example.source)))
+        except SyntaxError:
+            continue
+        names = [n for n in nodes if isinstance(n, ast.Name)]
+        free |= {n.id for n in names if isinstance(n.ctx, ast.Load)} - bound
+        bound |= {n.id for n in names if isinstance(n.ctx, ast.Store)}
+        bound |= {n.name for n in nodes if isinstance(n, ast.FunctionDef | ast.ClassDef)}
+        bound |= {(a.asname or a.name).split(".")[0] for n in nodes if isinstance(n, ast.Import | ast.ImportFrom) for a in n.names}
+    return free
+
+
 @pytest.fixture(autouse=True)
 def _embedzoo_doctest_namespace(request, doctest_namespace, monkeypatch):
     """For a doctest: run it in the scratch folder and give it the names its source uses."""
@@ -181,12 +213,17 @@ def _embedzoo_doctest_namespace(request, doctest_namespace, monkeypatch):
         yield
         return
     monkeypatch.chdir(request.getfixturevalue("_dz_cwd"))
-    source = "\n".join(example.source for example in request.node.dtest.examples)
+    examples = [e for e in request.node.dtest.examples if not e.options.get(doctest.SKIP)]
+    source = "\n".join(e.source for e in examples)
     added = []
-    for name, fixture in _PROVIDERS.items():
-        if re.search(rf"(?<![\w.]){name}\b", source):
-            doctest_namespace[name] = request.getfixturevalue(fixture)[name]
-            added.append(name)
-    yield
+    for name in _free_names(examples) & set(_PROVIDERS):
+        doctest_namespace[name] = request.getfixturevalue(_PROVIDERS[name])[name]
+        added.append(name)
+    with contextlib.ExitStack() as stack:
+        if re.search(r"\b(fit|train_on|fine_tune)\(", source):
+            stack.enter_context(_quiet_keras())
+        if "@register(" in source:
+            stack.enter_context(_restored_registry())
+        yield
     for name in added:  # a name never leaks into a later doctest that means something else
         doctest_namespace.pop(name, None)

@@ -6,7 +6,8 @@ All functions write PNG files headless (matplotlib's Agg canvas) and need the ``
 Example:
     >>> from embedzoo import viz
     >>> viz.plot_embedding_map(model, "map.png", data.item_metadata)      # doctest: +SKIP
-    >>> viz.plot_history(history, "loss.png")                               # doctest: +SKIP
+    >>> viz.plot_history(history, "loss.png")
+    PosixPath('loss.png')
 """
 
 from embedzoo.viz.bias_table import plot_item_bias  # noqa: F401

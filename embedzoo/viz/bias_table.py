@@ -23,7 +23,8 @@ def plot_item_bias(model, path: str | os.PathLike, n: int = 10, titles=None, tit
 
     Example:
         >>> from embedzoo.viz import plot_item_bias
-        >>> plot_item_bias(model, "bias.png", titles=data.item_metadata["title"])  # doctest: +SKIP
+        >>> plot_item_bias(model, "bias.png", titles=data.item_metadata["title"])
+        PosixPath('bias.png')
     """
     if not hasattr(model, "item_bias_table"):
         raise ConfigError(f"{type(model).__name__} has no item biases (use a dot_bias_mf model)")

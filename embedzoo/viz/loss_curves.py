@@ -49,6 +49,8 @@ def plot_history(source, path: str | os.PathLike, title: str | None = None) -> P
     Example:
         >>> from embedzoo.viz import plot_history
         >>> plot_history("runs/latest", "loss.png")                         # doctest: +SKIP
+        >>> plot_history(history, "loss.png")  # history: what training.fit returned
+        PosixPath('loss.png')
     """
     from matplotlib.ticker import MaxNLocator
 

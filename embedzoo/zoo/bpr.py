@@ -74,7 +74,7 @@ class BPR(ZooModel):
     Example:
         >>> from embedzoo import datasets, training, zoo
         >>> train, test = training.evaluation.ranking_protocol(datasets.load_ml100k())  # doctest: +SKIP
-        >>> model = zoo.build("bpr", train, seed=0)                    # doctest: +SKIP
+        >>> model = zoo.build("bpr", train, seed=0)
         >>> training.fit(model, train)                                 # doctest: +SKIP
         >>> model.recommend([196], k=10)                               # doctest: +SKIP
     """

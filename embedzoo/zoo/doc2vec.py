@@ -61,8 +61,8 @@ class Doc2Vec(HistoryVectorModel):
 
     Example:
         >>> from embedzoo import datasets, zoo
-        >>> data = datasets.load_lee()                                # doctest: +SKIP
-        >>> model = zoo.build("doc2vec", data, epochs=20)             # doctest: +SKIP
+        >>> data = datasets.load_lee()
+        >>> model = zoo.build("doc2vec", data, epochs=20)
         >>> model.train_on(data)                                       # doctest: +SKIP
         >>> model.similar_to_text(["the bushfires near Sydney"], k=5)  # doctest: +SKIP
     """

@@ -79,7 +79,7 @@ class DotBiasMF(ZooModel):
 
     Example:
         >>> from embedzoo import zoo, training
-        >>> model = zoo.build("dot_bias_mf", train)                   # doctest: +SKIP
+        >>> model = zoo.build("dot_bias_mf", train)
         >>> training.fit(model, train, validation=test)                # doctest: +SKIP
         >>> model.score([196], [242])                                  # doctest: +SKIP
     """

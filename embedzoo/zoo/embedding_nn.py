@@ -43,7 +43,7 @@ class EmbeddingNN(ZooModel):
 
     Example:
         >>> from embedzoo import zoo
-        >>> model = zoo.build("embedding_nn", train, hidden_layers=[128, 64])  # doctest: +SKIP
+        >>> model = zoo.build("embedding_nn", train, hidden_layers=[128, 64])
     """
 
     fit_defaults = {

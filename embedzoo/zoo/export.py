@@ -52,7 +52,7 @@ def export(model, base_dir, name: str, version: int | None = None) -> Path:
 
     Example:
         >>> from embedzoo import zoo
-        >>> zoo.export(model, "exports", "movielens_mf")              # doctest: +SKIP
+        >>> zoo.export(model, "exports", "movielens_mf")
         PosixPath('exports/movielens_mf/1')
     """
     base_dir = Path(base_dir)

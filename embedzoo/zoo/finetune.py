@@ -96,7 +96,7 @@ def fine_tune(
 
     Example:
         >>> from embedzoo import zoo
-        >>> model = zoo.load("dot_bias_mf_movielens_100k")            # doctest: +SKIP
+        >>> model = zoo.load("dot_bias_mf_movielens_100k")
         >>> tuned, history = zoo.fine_tune(model, new_ratings)       # doctest: +SKIP
     """
     from embedzoo import training

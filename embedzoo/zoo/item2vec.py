@@ -54,9 +54,10 @@ class Item2Vec(HistoryVectorModel):
     Example:
         >>> from embedzoo import datasets, training, zoo
         >>> data = datasets.load_ml100k()                             # doctest: +SKIP
-        >>> model = zoo.build("item2vec", data, vector_size=64)       # doctest: +SKIP
-        >>> training.fit(model, data)                                  # doctest: +SKIP
-        >>> model.similar_items([50], k=10)                            # doctest: +SKIP
+        >>> model = zoo.build("item2vec", data, vector_size=64)
+        >>> history = training.fit(model, data)
+        >>> model.similar_items([1], k=10)  # ML-100k: similar_items([50], k=10)
+        (array([[...]]), array([[...]], dtype=float32))
     """
 
     fit_defaults = InstanceFitDefaults({"epochs": 20, "batch_size": 1024})

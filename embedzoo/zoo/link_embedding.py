@@ -59,7 +59,7 @@ class LinkEmbedding(ZooModel):
     Example:
         >>> from embedzoo import datasets, training, zoo
         >>> pairs = datasets.load_ml100k_links()                               # doctest: +SKIP
-        >>> model = zoo.build("link_embedding", pairs, classification=True)    # doctest: +SKIP
+        >>> model = zoo.build("link_embedding", pairs, classification=True)
         >>> training.fit(model, pairs)                                         # doctest: +SKIP
         >>> model.similar_items([50], k=5)            # movies nearest Star Wars  # doctest: +SKIP
     """
@@ -169,7 +169,8 @@ class LinkEmbedding(ZooModel):
         """Cosine nearest links: ``(link_ids [n, k], scores [n, k])``, the query excluded.
 
         Example:
-            >>> model.similar_links(["m.0lsxr"], k=5)                            # doctest: +SKIP
+            >>> link_model.similar_links(["page 3"], k=5)  # ML-100k links: ["m.0lsxr"]
+            (array([[...]], dtype=object), array([[...]], dtype=float32))
         """
         k = check_k(k)
         fn = self._graph_function("similar_links", self.similar_links_graph)

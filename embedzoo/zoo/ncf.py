@@ -143,7 +143,7 @@ class GMF(_NCF):
 
     Example:
         >>> from embedzoo import training, zoo
-        >>> gmf = zoo.build("gmf", train, n_factors=32)               # doctest: +SKIP
+        >>> gmf = zoo.build("gmf", train, n_factors=32)
         >>> training.fit(gmf, train)                                   # doctest: +SKIP
     """
 
@@ -188,7 +188,7 @@ class MLP(_NCF):
 
     Example:
         >>> from embedzoo import zoo
-        >>> mlp = zoo.build("mlp", train, mlp_layers=[64, 32, 16, 8])     # doctest: +SKIP
+        >>> mlp = zoo.build("mlp", train, mlp_layers=[64, 32, 16, 8])
     """
 
     def __init__(self, user_vocabulary, item_vocabulary, mlp_layers=(64, 32, 16, 8), num_negatives: int = 4,
@@ -240,7 +240,7 @@ class NeuMF(_NCF):
     Example:
         >>> from embedzoo import training, zoo
         >>> from embedzoo.zoo.ncf import NeuMF
-        >>> neumf = NeuMF.from_pretrained(gmf, mlp)                    # doctest: +SKIP
+        >>> neumf = NeuMF.from_pretrained(gmf, mlp)  # gmf, mlp: a trained GMF and MLP
         >>> training.fit(neumf, train, learning_rate=1e-3)             # doctest: +SKIP
     """
 

@@ -28,9 +28,10 @@ class Popularity(ZooModel):
 
     Example:
         >>> from embedzoo import training, zoo
-        >>> model = zoo.build("popularity", train)                    # doctest: +SKIP
-        >>> training.fit(model, train)                                 # doctest: +SKIP
-        >>> model.recommend([196], k=5)                                # doctest: +SKIP
+        >>> model = zoo.build("popularity", train)
+        >>> history = training.fit(model, train)
+        >>> model.recommend([1], k=5)  # ML-100k: recommend([196], k=5)
+        (array([[...]]), array([[...]], dtype=float32))
     """
 
     task = "ranking"

@@ -12,9 +12,9 @@ presets with the library's own training code and rewrites the manifest.
 
 Example:
     >>> from embedzoo import zoo
-    >>> [p.name for p in zoo.presets.list_presets()][:1]              # doctest: +SKIP
+    >>> [p.name for p in zoo.presets.list_presets()][:1]
     ['bpr_movielens_100k']
-    >>> model = zoo.load("dot_bias_mf_movielens_100k")                 # doctest: +SKIP
+    >>> model = zoo.load("dot_bias_mf_movielens_100k")
 """
 
 from __future__ import annotations

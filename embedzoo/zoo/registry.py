@@ -26,8 +26,11 @@ def register(name: str):
     Example:
         >>> from embedzoo.zoo.registry import register
         >>> from embedzoo.zoo.base import ZooModel
-        >>> @register("my_model")                                   # doctest: +SKIP
+        >>> @register("my_model")
         ... class MyModel(ZooModel): ...
+        >>> from embedzoo import zoo
+        >>> zoo.get_class("my_model") is MyModel
+        True
     """
 
     def decorator(cls):
@@ -94,7 +97,9 @@ def build(
 
     Example:
         >>> from embedzoo import zoo
-        >>> model = zoo.build("dot_bias_mf", data, n_factors=32)     # doctest: +SKIP
+        >>> model = zoo.build("dot_bias_mf", data, n_factors=32)
+        >>> model.zoo_name, len(model.users) == len(data.users)
+        ('dot_bias_mf', True)
     """
     cls = get_class(name)
     keys = config_keys(name)

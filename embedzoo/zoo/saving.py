@@ -2,8 +2,9 @@
 
 Example:
     >>> from embedzoo import zoo
-    >>> zoo.save_model(model, "run/model.keras")                     # doctest: +SKIP
-    >>> model = zoo.load_model("run/model.keras")                    # doctest: +SKIP
+    >>> zoo.save_model(model, "run/model.keras")
+    PosixPath('run/model.keras')
+    >>> model = zoo.load_model("run/model.keras")
 """
 
 from __future__ import annotations

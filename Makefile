@@ -26,7 +26,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check embedzoo tests benchmarks
+	$(BIN)/ruff check embedzoo tests benchmarks conftest.py
+	$(BIN)/ruff format --check embedzoo tests benchmarks conftest.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/throughput.py

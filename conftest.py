@@ -70,7 +70,11 @@ def _restored_registry():
         yield
     finally:
         for live, old in zip(
-            (registry._MODELS, object_registration.GLOBAL_CUSTOM_OBJECTS, object_registration.GLOBAL_CUSTOM_NAMES),
+            (
+                registry._MODELS,
+                object_registration.GLOBAL_CUSTOM_OBJECTS,
+                object_registration.GLOBAL_CUSTOM_NAMES,
+            ),
             saved,
             strict=True,
         ):
@@ -92,7 +96,9 @@ def _dz_data():
         {"title": [f"Item {i}" for i in ids], "genres": genres[ids % len(genres)]},
         index=pd.Index(ids, name="item"),
     )
-    data = Interactions(raw.frame, users=raw.users, items=raw.items, item_metadata=meta, source=raw.source)
+    data = Interactions(
+        raw.frame, users=raw.users, items=raw.items, item_metadata=meta, source=raw.source
+    )
     return {"data": data}
 
 
@@ -155,7 +161,9 @@ def _dz_pairs():
     genres = np.array(["Action", "Comedy", "Drama", "Action|Comedy", "Drama|Romance"])
     rows = [(e, f"page {p}") for e in entities for p in rng.choice(20, size=6, replace=False)]
     frame = pd.DataFrame(rows, columns=["entity", "link"])
-    meta = pd.DataFrame({"genres": genres[entities % len(genres)]}, index=pd.Index(entities, name="item"))
+    meta = pd.DataFrame(
+        {"genres": genres[entities % len(genres)]}, index=pd.Index(entities, name="item")
+    )
     return {"pairs": load_pairs(frame, min_link_count=2, item_metadata=meta)}
 
 
@@ -180,9 +188,14 @@ def _dz_cwd(tmp_path_factory):
          "timestamp": [964982703, 964981247, 964982224, 964983815]}
     )  # fmt: skip
     ratings.to_csv(folder / "ratings.csv", index=False)
-    ratings.rename(columns={"userId": "user", "movieId": "item"}).to_parquet(folder / "ratings.parquet")
+    ratings.rename(columns={"userId": "user", "movieId": "item"}).to_parquet(
+        folder / "ratings.parquet"
+    )
     books = pd.DataFrame(
-        {"book": ["Dune", "Dune", "Emma", "Emma", "Ubik"], "wikilink": ["Frank Herbert", "Novel", "Novel", "Jane Austen", "Novel"]}
+        {
+            "book": ["Dune", "Dune", "Emma", "Emma", "Ubik"],
+            "wikilink": ["Frank Herbert", "Novel", "Novel", "Jane Austen", "Novel"],
+        }
     )
     books.to_csv(folder / "book_links.csv", index=False)
     return folder
@@ -200,7 +213,12 @@ def _free_names(examples) -> set:
         free |= {n.id for n in names if isinstance(n.ctx, ast.Load)} - bound
         bound |= {n.id for n in names if isinstance(n.ctx, ast.Store)}
         bound |= {n.name for n in nodes if isinstance(n, ast.FunctionDef | ast.ClassDef)}
-        bound |= {(a.asname or a.name).split(".")[0] for n in nodes if isinstance(n, ast.Import | ast.ImportFrom) for a in n.names}
+        bound |= {
+            (a.asname or a.name).split(".")[0]
+            for n in nodes
+            if isinstance(n, ast.Import | ast.ImportFrom)
+            for a in n.names
+        }
     return free
 
 

@@ -21,8 +21,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from embedzoo.training.optimizers import RowwiseAdam  # noqa: E402
 from embedzoo.core.layers import Embedding  # noqa: E402
+from embedzoo.training.optimizers import RowwiseAdam  # noqa: E402
 
 DIM, BATCH, STEPS = 64, 8192, 48
 
@@ -30,7 +30,11 @@ DIM, BATCH, STEPS = 64, 8192, 48
 class Dot(keras.Model):
     def __init__(self, rows: int, rowwise: bool):
         super().__init__()
-        make = (lambda: Embedding(rows, DIM)) if rowwise else (lambda: keras.layers.Embedding(rows, DIM))
+        make = (
+            (lambda: Embedding(rows, DIM))
+            if rowwise
+            else (lambda: keras.layers.Embedding(rows, DIM))
+        )
         self.u, self.i = make(), make()
 
     def call(self, x):
@@ -40,8 +44,15 @@ class Dot(keras.Model):
 def step_ms(rows: int, rowwise: bool) -> float:
     rng = np.random.default_rng(0)
     n = BATCH * STEPS
-    x = {"u": rng.integers(1, rows, n).astype("int32"), "i": rng.integers(1, rows, n).astype("int32")}
-    ds = tf.data.Dataset.from_tensor_slices((x, rng.random(n).astype("float32"))).batch(BATCH).cache()
+    x = {
+        "u": rng.integers(1, rows, n).astype("int32"),
+        "i": rng.integers(1, rows, n).astype("int32"),
+    }
+    ds = (
+        tf.data.Dataset.from_tensor_slices((x, rng.random(n).astype("float32")))
+        .batch(BATCH)
+        .cache()
+    )
     model = Dot(rows, rowwise)
     opt = RowwiseAdam(1e-3) if rowwise else keras.optimizers.Adam(1e-3)
     model.compile(optimizer=opt, loss="mse", steps_per_execution=16, jit_compile=False)
@@ -57,14 +68,24 @@ def main() -> None:
     args = ap.parse_args()
     results = []
     for rows in args.rows:
-        results.append({
-            "rows": rows,
-            "dim": DIM,
-            "batch": BATCH,
-            "keras_embedding_adam_ms_per_step": round(step_ms(rows, False), 2),
-            "embedzoo_rowwise_adam_ms_per_step": round(step_ms(rows, True), 2),
-        })
-    print(json.dumps({"device": "GPU" if tf.config.list_logical_devices("GPU") else "CPU", "results": results}, indent=2))
+        results.append(
+            {
+                "rows": rows,
+                "dim": DIM,
+                "batch": BATCH,
+                "keras_embedding_adam_ms_per_step": round(step_ms(rows, False), 2),
+                "embedzoo_rowwise_adam_ms_per_step": round(step_ms(rows, True), 2),
+            }
+        )
+    print(
+        json.dumps(
+            {
+                "device": "GPU" if tf.config.list_logical_devices("GPU") else "CPU",
+                "results": results,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -56,8 +56,10 @@ def bench_item2vec(config: dict, seeds: list[int], compare: list[str]) -> dict:
     ]
     metrics = ("recall@10", "ndcg@10", "sampled_popularity_hr@10", "sampled_uniform_hr@10")
     spread = {
-        m: {"mean": float(np.mean([report["models"][f"item2vec_seed{s}"][m] for s in seeds])),
-            "std": float(np.std([report["models"][f"item2vec_seed{s}"][m] for s in seeds]))}
+        m: {
+            "mean": float(np.mean([report["models"][f"item2vec_seed{s}"][m] for s in seeds])),
+            "std": float(np.std([report["models"][f"item2vec_seed{s}"][m] for s in seeds])),
+        }
         for m in metrics
     }
     return {
@@ -68,7 +70,8 @@ def bench_item2vec(config: dict, seeds: list[int], compare: list[str]) -> dict:
         "report": report,
         "star_wars_neighbours": neighbours,
         "train_loss_per_epoch_first_last": [
-            round(first.history.history["loss"][0], 4), round(first.history.history["loss"][-1], 4)
+            round(first.history.history["loss"][0], 4),
+            round(first.history.history["loss"][-1], 4),
         ],
     }
 
@@ -103,14 +106,22 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--item2vec", default="{}", help="JSON config overrides for item2vec")
     parser.add_argument("--doc2vec", default="{}", help="JSON config overrides for doc2vec")
-    parser.add_argument("--compare", nargs="*", default=[], help="more zoo models in the report (bpr...)")
+    parser.add_argument(
+        "--compare", nargs="*", default=[], help="more zoo models in the report (bpr...)"
+    )
     parser.add_argument("--skip-item2vec", action="store_true")
     parser.add_argument("--skip-doc2vec", action="store_true")
     args = parser.parse_args()
     import gensim
 
-    out = {"machine": {"python": platform.python_version(), "gensim": gensim.__version__,
-                       "cpus": os.cpu_count(), "note": "shared CPU: timings are noisy"}}
+    out = {
+        "machine": {
+            "python": platform.python_version(),
+            "gensim": gensim.__version__,
+            "cpus": os.cpu_count(),
+            "note": "shared CPU: timings are noisy",
+        }
+    }
     if not args.skip_item2vec:
         out["item2vec"] = bench_item2vec(json.loads(args.item2vec), args.seeds, args.compare)
     if not args.skip_doc2vec:

@@ -23,7 +23,9 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
-def throughput(train, epochs: int, n_positive: int, negative_ratio: float, classification: bool) -> dict:
+def throughput(
+    train, epochs: int, n_positive: int, negative_ratio: float, classification: bool
+) -> dict:
     from embedzoo import training, zoo
     from embedzoo.training.callbacks import EpochTimer
 
@@ -31,7 +33,9 @@ def throughput(train, epochs: int, n_positive: int, negative_ratio: float, class
                       n_positive=n_positive, negative_ratio=negative_ratio)  # fmt: skip
     timer = EpochTimer()
     training.fit(model, train, epochs=epochs, callbacks=[timer], verbose=0)
-    steady = sorted(timer.seconds[1:])[len(timer.seconds[1:]) // 2] if epochs > 1 else timer.seconds[0]
+    steady = (
+        sorted(timer.seconds[1:])[len(timer.seconds[1:]) // 2] if epochs > 1 else timer.seconds[0]
+    )
     pairs = len(train) * (1 + negative_ratio)
     return {
         "positives": len(train), "entities": len(train.items), "links": len(train.users),
@@ -72,7 +76,10 @@ def quality(movies_path: str | None) -> dict:
 
     movies = read_movies(movies_path) if movies_path else None
     out = {"auc": [], "genre_share": []}
-    modes = {"classification": {"classification": True}, "regression": {"classification": False, "negative_ratio": 1.0}}
+    modes = {
+        "classification": {"classification": True},
+        "regression": {"classification": False, "negative_ratio": 1.0},
+    }
     for min_count in (5, 10, 15):
         pairs = datasets.load_ml100k_links(min_link_count=min_count, movies=movies)
         train, test = datasets.random_split(pairs, 0.1, seed=0)
@@ -93,7 +100,9 @@ def quality(movies_path: str | None) -> dict:
         row = {"mode": mode, "trained_without": "film.film.genre"}
         row["kg_genres"] = neighbour_label_share(model, pairs.item_metadata["kg_genres"], k=10)
         if movies is not None:
-            row["movielens_genres"] = neighbour_label_share(model, pairs.item_metadata["genres"], k=10)
+            row["movielens_genres"] = neighbour_label_share(
+                model, pairs.item_metadata["genres"], k=10
+            )
             ids, scores = model.similar_items([260, 50], k=10)
             titles = pairs.item_metadata["title"]
             row["neighbours"] = {titles[q]: [f"{titles[i]} ({s:.2f})" for i, s in zip(r, sr, strict=True)]
@@ -103,10 +112,21 @@ def quality(movies_path: str | None) -> dict:
 
 
 RELATIONS = (
-    "film.film.actor", "film.film.award_nomination", "film.film.award_won", "film.film.cinematography",
-    "film.film.country", "film.film.directed_by", "film.film.genre", "film.film.language",
-    "film.film.produced_by", "film.film.production_companies", "film.film.rating", "film.film.sequel",
-    "film.film.prequel", "film.film.subjects", "film.film.written_by",
+    "film.film.actor",
+    "film.film.award_nomination",
+    "film.film.award_won",
+    "film.film.cinematography",
+    "film.film.country",
+    "film.film.directed_by",
+    "film.film.genre",
+    "film.film.language",
+    "film.film.produced_by",
+    "film.film.production_companies",
+    "film.film.rating",
+    "film.film.sequel",
+    "film.film.prequel",
+    "film.film.subjects",
+    "film.film.written_by",
 )  # the graph's relations read from the movie (each has an inverse read from the other end)
 
 
@@ -127,10 +147,15 @@ def main() -> None:
     result = {"python": platform.python_version(), "cpus": os.cpu_count(),
               "device": "GPU" if tf.config.list_logical_devices("GPU") else "CPU", "throughput": []}  # fmt: skip
     for n_positive in (1024, 4096):
-        result["throughput"].append({"case": "ml100k_kg", **throughput(kg, args.epochs, n_positive, 2.0, True)})
+        result["throughput"].append(
+            {"case": "ml100k_kg", **throughput(kg, args.epochs, n_positive, 2.0, True)}
+        )
     if not args.no_synthetic:
         result["throughput"].append(
-            {"case": "synthetic_2m", **throughput(synthetic_pairs(), max(2, args.epochs // 2), 4096, 2.0, True)}
+            {
+                "case": "synthetic_2m",
+                **throughput(synthetic_pairs(), max(2, args.epochs // 2), 4096, 2.0, True),
+            }
         )
     if args.quality:
         result["quality"] = quality(args.movies)

@@ -168,9 +168,15 @@ def report(markdown: bool) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--case", choices=CASES, help="one case in this process (default: all, each in a subprocess)")
+    ap.add_argument(
+        "--case",
+        choices=CASES,
+        help="one case in this process (default: all, each in a subprocess)",
+    )
     ap.add_argument("--batch-size", type=int, help="synthetic25m_bpr: batch size (default 1024)")
-    ap.add_argument("--report", action="store_true", help="print the ML-100k acceptance report instead")
+    ap.add_argument(
+        "--report", action="store_true", help="print the ML-100k acceptance report instead"
+    )
     ap.add_argument("--markdown", action="store_true", help="with --report: a Markdown table")
     args = ap.parse_args()
     if args.report:
@@ -182,12 +188,19 @@ def main() -> None:
     results = []
     plan = [[c] for c in CASES] + [["synthetic25m_bpr", "--batch-size", "8192"]]
     for case in plan:
-        out = subprocess.run([sys.executable, __file__, "--case", *case], capture_output=True, text=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--case", *case], capture_output=True, text=True
+        )
         if out.returncode != 0:
             results.append({"case": case, "error": out.stderr.strip().splitlines()[-1:]})
         else:
             results.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    print(json.dumps({"python": platform.python_version(), "cpus": os.cpu_count(), "results": results}, indent=2))
+    print(
+        json.dumps(
+            {"python": platform.python_version(), "cpus": os.cpu_count(), "results": results},
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -56,10 +56,15 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=200)
     ap.add_argument("--items", type=int, default=1_000_000, help="catalogue size of the large case")
     args = ap.parse_args()
-    results = [measure(zoo.load("dot_bias_mf_movielens_100k"), "ml100k_dot_bias_mf_preset", args.repeats)]
+    results = [
+        measure(zoo.load("dot_bias_mf_movielens_100k"), "ml100k_dot_bias_mf_preset", args.repeats)
+    ]
     big = zoo.build(
-        "dot_bias_mf", user_vocabulary=list(range(1, 10_001)), item_vocabulary=list(range(1, args.items + 1)),
-        n_factors=64, seed=0,
+        "dot_bias_mf",
+        user_vocabulary=list(range(1, 10_001)),
+        item_vocabulary=list(range(1, args.items + 1)),
+        n_factors=64,
+        seed=0,
     )
     results.append(measure(big, f"{args.items}_items_dot_bias_mf", max(20, args.repeats // 10)))
     device = "GPU" if tf.config.list_logical_devices("GPU") else "CPU"

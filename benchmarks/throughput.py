@@ -56,7 +56,9 @@ def run_case(case: str, epochs: int, batch_size: int | None) -> dict:
     training.fit(model, train, epochs=epochs, batch_size=bs, callbacks=[timer], verbose=0)
     fit_seconds = time.perf_counter() - t0
     # The first epoch includes tracing; steady state is the median of the rest.
-    steady = sorted(timer.seconds[1:])[len(timer.seconds[1:]) // 2] if epochs > 1 else timer.seconds[0]
+    steady = (
+        sorted(timer.seconds[1:])[len(timer.seconds[1:]) // 2] if epochs > 1 else timer.seconds[0]
+    )
     return {
         "case": case,
         "rows": len(train),
@@ -80,7 +82,11 @@ def run_case(case: str, epochs: int, batch_size: int | None) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--case", choices=CASES, help="one case in this process (default: all, each in a subprocess)")
+    ap.add_argument(
+        "--case",
+        choices=CASES,
+        help="one case in this process (default: all, each in a subprocess)",
+    )
     ap.add_argument("--epochs", type=int, help="epochs (default 5 for ML-100k, 1 for 25M)")
     ap.add_argument("--batch-size", type=int, help="override the model's default batch size")
     args = ap.parse_args()
@@ -89,7 +95,10 @@ def main() -> None:
         print(json.dumps(run_case(args.case, epochs, args.batch_size)))
         return
     results = []
-    plan = [(c, None) for c in CASES] + [("ml100k_dot_bias_mf", 8192), ("synthetic25m_dot_bias_mf", 8192)]
+    plan = [(c, None) for c in CASES] + [
+        ("ml100k_dot_bias_mf", 8192),
+        ("synthetic25m_dot_bias_mf", 8192),
+    ]
     for case, bs in plan:
         cmd = [sys.executable, __file__, "--case", case]
         if bs:

@@ -89,7 +89,9 @@ def cmd_presets(args) -> int:
         print(json.dumps([asdict(p) for p in rows], indent=2))
         return 0
     for p in rows:
-        metrics = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in p.metrics.items())
+        metrics = ", ".join(
+            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in p.metrics.items()
+        )
         print(f"{p.name:34s} {p.model:14s} {metrics}")
     return 0
 
@@ -103,7 +105,9 @@ def cmd_load(args) -> int:
     from dataclasses import asdict
 
     (run / "preset.json").write_text(json.dumps(asdict(zoo.presets.get(args.preset)), indent=2))
-    print(f"{args.preset}: {model.zoo_name}, {len(model.users)} users, {len(model.items)} items → {run}")
+    print(
+        f"{args.preset}: {model.zoo_name}, {len(model.users)} users, {len(model.items)} items → {run}"
+    )
     return 0
 
 
@@ -113,16 +117,31 @@ def cmd_fine_tune(args) -> int:
     model = _load_model(args)
     data = load_data(args.data)
     train, test = split_data(data, args.split, args.test_fraction, args.seed)
-    before = training.rating_metrics(model, test) if test is not None and model.task == "rating" else None
+    before = (
+        training.rating_metrics(model, test)
+        if test is not None and model.task == "rating"
+        else None
+    )
     tuned, history = zoo.fine_tune(
-        model, train, validation=test, freeze_old=args.freeze_old, epochs=args.epochs,
-        learning_rate=args.learning_rate, seed=args.seed, verbose=args.verbose,
+        model,
+        train,
+        validation=test,
+        freeze_old=args.freeze_old,
+        epochs=args.epochs,
+        learning_rate=args.learning_rate,
+        seed=args.seed,
+        verbose=args.verbose,
     )
     run = Path(args.run_dir)
     zoo.save_model(tuned, run / "model.keras")
-    metrics = {"new_users": len(tuned.users) - len(model.users), "new_items": len(tuned.items) - len(model.items)}
+    metrics = {
+        "new_users": len(tuned.users) - len(model.users),
+        "new_items": len(tuned.items) - len(model.items),
+    }
     if before is not None:
-        metrics.update(rmse_before=before["rmse"], rmse_after=training.rating_metrics(tuned, test)["rmse"])
+        metrics.update(
+            rmse_before=before["rmse"], rmse_after=training.rating_metrics(tuned, test)["rmse"]
+        )
     (run / "metrics.json").write_text(json.dumps(metrics, indent=2))
     (run / "history.json").write_text(json.dumps(history.history, indent=2, default=float))
     print(json.dumps(metrics, indent=2))
@@ -159,16 +178,24 @@ def cmd_train(args) -> int:
     fit_kwargs = {
         k: v
         for k, v in dict(
-            epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
             optimizer=args.optimizer,
         ).items()
         if v is not None
     }
     start = time.perf_counter()
     history = training.fit(
-        model, train, validation=test, seed=args.seed, log_dir=run / "logs",
+        model,
+        train,
+        validation=test,
+        seed=args.seed,
+        log_dir=run / "logs",
         checkpoint_dir=run / "checkpoint" if args.resume else None,
-        early_stopping=args.early_stopping, verbose=args.verbose, **fit_kwargs,
+        early_stopping=args.early_stopping,
+        verbose=args.verbose,
+        **fit_kwargs,
     )
     seconds = time.perf_counter() - start
     metrics = {"train_seconds": round(seconds, 2), "epochs": len(history.history.get("loss", []))}
@@ -177,18 +204,34 @@ def cmd_train(args) -> int:
     if test is not None and model.task == "ranking":
         metrics.update(_train_ranking_metrics(model, train, test))
     zoo.save_model(model, run / "model.keras")
-    (run / "config.json").write_text(json.dumps({
-        "model": args.model, "data": args.data,
-        # what `evaluate` needs to rebuild the held-out part: --protocol or --split/--seed
-        **({"split": "protocol"} if args.protocol else {"split": args.split, "test_fraction": args.test_fraction}),
-        "seed": args.seed,
-        "config": model.model_config(), "fit": fit_kwargs,
-    }, indent=2, default=str))
+    (run / "config.json").write_text(
+        json.dumps(
+            {
+                "model": args.model,
+                "data": args.data,
+                # what `evaluate` needs to rebuild the held-out part: --protocol or --split/--seed
+                **(
+                    {"split": "protocol"}
+                    if args.protocol
+                    else {"split": args.split, "test_fraction": args.test_fraction}
+                ),
+                "seed": args.seed,
+                "config": model.model_config(),
+                "fit": fit_kwargs,
+            },
+            indent=2,
+            default=str,
+        )
+    )
     (run / "history.json").write_text(json.dumps(history.history, indent=2, default=float))
     (run / "metrics.json").write_text(json.dumps(metrics, indent=2))
     print(json.dumps(metrics, indent=2))
     if hasattr(model, "item_bias_table"):
-        titles = data.item_metadata["title"] if data.item_metadata is not None and "title" in data.item_metadata else None
+        titles = (
+            data.item_metadata["title"]
+            if data.item_metadata is not None and "title" in data.item_metadata
+            else None
+        )
         table = model.item_bias_table(args.top, titles=titles)
         for end, label in (("highest", "Most liked"), ("lowest", "Least liked")):
             print(f"\n{label} (item bias):")
@@ -233,9 +276,17 @@ def _evaluate_ranking(args, model, data) -> int:
     else:
         train, test = split_data(data, args.split, args.test_fraction, args.seed)
         if test is None:
-            raise SystemExit("embedzoo: --ranking needs a held-out part (--split other than none, or --protocol)")
+            raise SystemExit(
+                "embedzoo: --ranking needs a held-out part (--split other than none, or --protocol)"
+            )
     metrics = evaluation.ranking_metrics(
-        model, train, test, k=args.k, num_negatives=args.num_negatives, seed=args.seed, cold_users="skip"
+        model,
+        train,
+        test,
+        k=args.k,
+        num_negatives=args.num_negatives,
+        seed=args.seed,
+        cold_users="skip",
     )
     print(json.dumps(metrics, indent=2))
     return 0
@@ -279,7 +330,11 @@ def _plot_metadata(args):
 
     if getattr(args, "metadata", None):
         path = Path(args.metadata)
-        frame = pd.read_parquet(path) if path.suffix in (".parquet", ".pq") else pd.read_csv(path, sep=None, engine="python")
+        frame = (
+            pd.read_parquet(path)
+            if path.suffix in (".parquet", ".pq")
+            else pd.read_csv(path, sep=None, engine="python")
+        )
         return frame.set_index(frame.columns[0])
     if getattr(args, "data", None):
         return load_data(args.data).item_metadata
@@ -304,8 +359,14 @@ def cmd_plot(args) -> int:
         else:
             labels = [_parse_value(v) for v in args.label] if args.label else None
             path = viz.plot_embedding_map(
-                model, args.out, metadata=meta, color_by=args.color_by if meta is not None else None,
-                label_ids=labels, n_labels=args.n_labels, method=args.method, table=args.table,
+                model,
+                args.out,
+                metadata=meta,
+                color_by=args.color_by if meta is not None else None,
+                label_ids=labels,
+                n_labels=args.n_labels,
+                method=args.method,
+                table=args.table,
                 seed=args.seed,
             )
     print(path)
@@ -321,10 +382,18 @@ def _add_model_source(p):
 
 
 def _add_split(p):
-    p.add_argument("--split", choices=SPLITS, default="random",
-                   help="hold-out: random rows, per-user temporal tail, leave-one-out, or none")
-    p.add_argument("--test-fraction", type=float, default=0.2,
-                   help="share of rows held out (random) or of each user's rows (temporal)")
+    p.add_argument(
+        "--split",
+        choices=SPLITS,
+        default="random",
+        help="hold-out: random rows, per-user temporal tail, leave-one-out, or none",
+    )
+    p.add_argument(
+        "--test-fraction",
+        type=float,
+        default=0.2,
+        help="share of rows held out (random) or of each user's rows (temporal)",
+    )
     p.add_argument("--seed", type=int, default=42, help="seed of the split and of training")
 
 
@@ -333,32 +402,56 @@ def parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("list", help="list the registered models")
-    p.add_argument("-v", "--verbose", action="store_true", help="also show config keys and fit defaults")
+    p.add_argument(
+        "-v", "--verbose", action="store_true", help="also show config keys and fit defaults"
+    )
     p.set_defaults(fn=cmd_list)
 
     p = sub.add_parser("train", help="train a model and write a run directory")
     p.add_argument("model", help="registered model name (see `embedzoo list`)")
-    p.add_argument("--data", required=True,
-                   help="ml-100k, ml-1m, ml-latest-small, a .csv/.tsv/.parquet file, a RecBole "
-                        "atomic-file directory or a MovieLens .zip/directory")
+    p.add_argument(
+        "--data",
+        required=True,
+        help="ml-100k, ml-1m, ml-latest-small, a .csv/.tsv/.parquet file, a RecBole "
+        "atomic-file directory or a MovieLens .zip/directory",
+    )
     _add_split(p)
-    p.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="model config override, value as JSON (repeatable), e.g. n_factors=32")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="model config override, value as JSON (repeatable), e.g. n_factors=32",
+    )
     p.add_argument("--epochs", type=int, help="training epochs (default: the model's)")
     p.add_argument("--batch-size", type=int, help="global batch size (default: the model's)")
     p.add_argument("--learning-rate", type=float, help="learning rate (default: the model's)")
     p.add_argument("--optimizer", choices=("adam", "adagrad", "sgd"), help="row-wise optimizer")
-    p.add_argument("--early-stopping", type=int, metavar="PATIENCE",
-                   help="stop when validation loss has not improved for PATIENCE epochs")
-    p.add_argument("--resume", action="store_true",
-                   help="back up each epoch to RUN_DIR/checkpoint and resume from it if present")
+    p.add_argument(
+        "--early-stopping",
+        type=int,
+        metavar="PATIENCE",
+        help="stop when validation loss has not improved for PATIENCE epochs",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="back up each epoch to RUN_DIR/checkpoint and resume from it if present",
+    )
     p.add_argument("--run-dir", default="runs/latest", help="where to write the run")
-    p.add_argument("--protocol", action="store_true",
-                   help="split with the ranking protocol (k-core > 5, per-user temporal 10%%) "
-                        "instead of --split; ranking models then report ranking metrics")
+    p.add_argument(
+        "--protocol",
+        action="store_true",
+        help="split with the ranking protocol (k-core > 5, per-user temporal 10%%) "
+        "instead of --split; ranking models then report ranking metrics",
+    )
     p.add_argument("--top", type=int, default=10, help="rows of the most/least liked table")
-    p.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2),
-                   help="Keras progress: 0 silent, 1 progress bar, 2 one line per epoch")
+    p.add_argument(
+        "--verbose",
+        type=int,
+        default=2,
+        choices=(0, 1, 2),
+        help="Keras progress: 0 silent, 1 progress bar, 2 one line per epoch",
+    )
     p.set_defaults(fn=cmd_train)
 
     p = sub.add_parser("presets", help="pretrained presets")
@@ -368,35 +461,51 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("load", help="load a preset (sha256-checked) into a run directory")
     p.add_argument("preset", help="preset name")
-    p.add_argument("--run-dir", default="runs/preset", help="where to write model.keras and preset.json")
+    p.add_argument(
+        "--run-dir", default="runs/preset", help="where to write model.keras and preset.json"
+    )
     p.set_defaults(fn=cmd_load)
 
-    p = sub.add_parser("fine-tune", help="continue training a preset or run on new data (new ids grow the tables)")
+    p = sub.add_parser(
+        "fine-tune", help="continue training a preset or run on new data (new ids grow the tables)"
+    )
     _add_model_source(p)
     p.add_argument("--data", required=True, help="the new data, as for train")
     _add_split(p)
-    p.add_argument("--freeze-old", action="store_true", help="train only the rows of new users and items")
+    p.add_argument(
+        "--freeze-old", action="store_true", help="train only the rows of new users and items"
+    )
     p.add_argument("--epochs", type=int, help="epochs (default: the model's)")
     p.add_argument("--learning-rate", type=float, help="learning rate (default: the model's)")
     p.add_argument("--run-dir", default="runs/fine-tuned", help="where to write the fine-tuned run")
     p.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2), help="Keras progress")
     p.set_defaults(fn=cmd_fine_tune)
 
-    p = sub.add_parser("evaluate", help="RMSE/MAE (or, with --ranking, ranking metrics) on a data split")
+    p = sub.add_parser(
+        "evaluate", help="RMSE/MAE (or, with --ranking, ranking metrics) on a data split"
+    )
     _add_model_source(p)
     p.add_argument("--data", required=True, help="data source, as for train")
     _add_split(p)
-    p.add_argument("--ranking", action="store_true",
-                   help="sampled HR/NDCG@K and full-ranking Recall/NDCG/MRR/Precision@K instead of RMSE")
-    p.add_argument("--protocol", action="store_true",
-                   help="with --ranking: the ranking protocol's split (k-core > 5, temporal 10%%)")
+    p.add_argument(
+        "--ranking",
+        action="store_true",
+        help="sampled HR/NDCG@K and full-ranking Recall/NDCG/MRR/Precision@K instead of RMSE",
+    )
+    p.add_argument(
+        "--protocol",
+        action="store_true",
+        help="with --ranking: the ranking protocol's split (k-core > 5, temporal 10%%)",
+    )
     p.add_argument("-k", "--k", type=int, default=10, help="K of the ranking metrics")
     p.add_argument("--num-negatives", type=int, default=100, help="N of the sampled metrics")
     p.set_defaults(fn=cmd_evaluate)
 
     p = sub.add_parser("export", help="write a SavedModel in TF Serving's <base>/<name>/<version>/")
     _add_model_source(p)
-    p.add_argument("--to", required=True, help="base directory (TF Serving's model base path parent)")
+    p.add_argument(
+        "--to", required=True, help="base directory (TF Serving's model base path parent)"
+    )
     p.add_argument("--name", required=True, help="model name under the base directory")
     p.add_argument("--version", type=int, help="version number (default: next free)")
     p.set_defaults(fn=cmd_export)
@@ -415,21 +524,32 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=cmd_similar)
 
     p = sub.add_parser("plot", help="PNG pictures: embedding map, item-bias chart, training curves")
-    p.add_argument("what", choices=("map", "bias", "history"),
-                   help="map: 2-D projection of item embeddings; bias: most/least liked items "
-                        "(dot_bias_mf); history: loss per epoch")
+    p.add_argument(
+        "what",
+        choices=("map", "bias", "history"),
+        help="map: 2-D projection of item embeddings; bias: most/least liked items "
+        "(dot_bias_mf); history: loss per epoch",
+    )
     p.add_argument("--run", help="a run directory written by `embedzoo train`")
     p.add_argument("--model", help="a .keras model file (map, bias)")
     p.add_argument("--history", help="a history.json (history)")
     p.add_argument("--out", required=True, help="the .png file to write")
     p.add_argument("--data", help="data source whose item metadata gives titles and colours")
     p.add_argument("--metadata", help="CSV/Parquet of item metadata, first column the item id")
-    p.add_argument("--method", choices=("tsne", "umap", "pca"), default="tsne", help="projection (map)")
-    p.add_argument("--table", choices=("items", "links"), default="items",
-                   help="which embeddings (map): items, or a link model's links")
+    p.add_argument(
+        "--method", choices=("tsne", "umap", "pca"), default="tsne", help="projection (map)"
+    )
+    p.add_argument(
+        "--table",
+        choices=("items", "links"),
+        default="items",
+        help="which embeddings (map): items, or a link model's links",
+    )
     p.add_argument("--color-by", default="genres", help="metadata column colouring the map")
     p.add_argument("--label", action="append", help="raw item id to label on the map (repeatable)")
-    p.add_argument("--n-labels", type=int, default=12, help="most popular items labelled by default")
+    p.add_argument(
+        "--n-labels", type=int, default=12, help="most popular items labelled by default"
+    )
     p.add_argument("--top", type=int, default=10, help="items at each end (bias)")
     p.add_argument("--seed", type=int, default=0, help="projection seed")
     p.set_defaults(fn=cmd_plot)

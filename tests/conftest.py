@@ -30,7 +30,10 @@ class SavedModelWorker:
 
         script = Path(__file__).with_name("saved_model_worker.py")
         self.proc = subprocess.Popen(
-            [sys.executable, "-u", str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+            [sys.executable, "-u", str(script)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
 
     def call(self, path, calls: list) -> dict:

@@ -16,7 +16,9 @@ def make_ratings(n_users=60, n_items=40, n_rows=900, seed=0, string_ids=False):
     r = np.clip(np.round(3 + (pu[u] * qi[i]).sum(1) * 0.8 + rng.normal(0, 0.3, n_rows)), 1, 5)
     users = [f"u{x}" for x in u] if string_ids else u + 1
     items = [f"i{x}" for x in i] if string_ids else i + 101
-    frame = pd.DataFrame({"user": users, "item": items, "rating": r, "timestamp": np.arange(n_rows)})
+    frame = pd.DataFrame(
+        {"user": users, "item": items, "rating": r, "timestamp": np.arange(n_rows)}
+    )
     return Interactions.from_frame(frame, source="tiny")
 
 
@@ -44,11 +46,13 @@ def make_implicit(n_users=60, n_items=40, per_user=(6, 20), seed=0, string_ids=F
         users += [u] * len(chosen)
         items += chosen.tolist()
     u, i = np.array(users), np.array(items)
-    frame = pd.DataFrame({
-        "user": [f"u{x}" for x in u] if string_ids else u + 1,
-        "item": [f"i{x}" for x in i] if string_ids else i + 101,
-        "timestamp": rng.permutation(len(u)),
-    })
+    frame = pd.DataFrame(
+        {
+            "user": [f"u{x}" for x in u] if string_ids else u + 1,
+            "item": [f"i{x}" for x in i] if string_ids else i + 101,
+            "timestamp": rng.permutation(len(u)),
+        }
+    )
     return Interactions.from_frame(frame, source="tiny_implicit")
 
 
@@ -74,7 +78,9 @@ def make_planted(n_users=40, n_items=30, own=10, other=2, seed=0):
     frame = pd.DataFrame(rows, columns=["user", "item", "rating"])
     frame["timestamp"] = rng.permutation(len(frame))
     data = Interactions.from_frame(frame, source="planted")
-    texts = [" ".join(rng.choice(PLANTED_WORDS[int(i) % 2].split(), size=12)) for i in data.items.ids]
+    texts = [
+        " ".join(rng.choice(PLANTED_WORDS[int(i) % 2].split(), size=12)) for i in data.items.ids
+    ]
     return item_texts(pd.DataFrame({"item": data.items.ids, "text": texts}), interactions=data)
 
 

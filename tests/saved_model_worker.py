@@ -22,7 +22,10 @@ def tensor(values, dtype):
 def plain(value):
     value = value.numpy()
     if value.dtype.kind in "OSU":
-        return [[v.decode("utf-8") for v in row] if value.ndim == 2 else row.decode("utf-8") for row in value]
+        return [
+            [v.decode("utf-8") for v in row] if value.ndim == 2 else row.decode("utf-8")
+            for row in value
+        ]
     return value.tolist()
 
 

@@ -18,8 +18,22 @@ def csv(tmp_path_factory):
 @pytest.fixture(scope="module")
 def run(csv, tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("runs") / "mf"
-    code = cli.main(["train", "dot_bias_mf", "--data", str(csv), "--run-dir", str(run_dir),
-                     "--epochs", "3", "--set", "n_factors=8", "--verbose", "0"])
+    code = cli.main(
+        [
+            "train",
+            "dot_bias_mf",
+            "--data",
+            str(csv),
+            "--run-dir",
+            str(run_dir),
+            "--epochs",
+            "3",
+            "--set",
+            "n_factors=8",
+            "--verbose",
+            "0",
+        ]
+    )
     assert code == 0
     return run_dir
 
@@ -36,16 +50,25 @@ def test_train_writes_a_run_directory(run, capsys):
 def test_evaluate_recommend_similar_export(run, csv, tmp_path, capsys):
     assert cli.main(["evaluate", "--run", str(run), "--data", str(csv)]) == 0
     metrics = json.loads(capsys.readouterr().out)
-    assert metrics["rmse"] == pytest.approx(json.loads((run / "metrics.json").read_text())["rmse"], rel=1e-5)
+    assert metrics["rmse"] == pytest.approx(
+        json.loads((run / "metrics.json").read_text())["rmse"], rel=1e-5
+    )
     assert cli.main(["recommend", "--run", str(run), "--user", "1", "--user", "2", "-k", "3"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert [len(o["ids"]) for o in out] == [3, 3]
-    assert cli.main(["similar", "--model", str(run / "model.keras"), "--item", "101", "-k", "2"]) == 0
+    assert (
+        cli.main(["similar", "--model", str(run / "model.keras"), "--item", "101", "-k", "2"]) == 0
+    )
     assert 101 not in json.loads(capsys.readouterr().out)[0]["ids"]
     assert cli.main(["export", "--run", str(run), "--to", str(tmp_path), "--name", "m"]) == 0
     assert cli.main(["export", "--run", str(run), "--to", str(tmp_path), "--name", "m"]) == 0
     assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["1", "2"]
-    assert cli.main(["export", "--run", str(run), "--to", str(tmp_path), "--name", "m", "--version", "1"]) == 2
+    assert (
+        cli.main(
+            ["export", "--run", str(run), "--to", str(tmp_path), "--name", "m", "--version", "1"]
+        )
+        == 2
+    )
     assert "already exists" in capsys.readouterr().err
 
 
@@ -79,11 +102,30 @@ def test_presets_load_fine_tune_export(tmp_path, capsys):
     new["user"] += 100_000  # users the preset never saw; items 101..140 are ML-100k movies
     path = tmp_path / "new.csv"
     new.to_csv(path, index=False)
-    assert cli.main(["fine-tune", "dot_bias_mf_movielens_100k", "--data", str(path), "--freeze-old",
-                     "--epochs", "2", "--verbose", "0", "--run-dir", str(tmp_path / "t")]) == 0
+    assert (
+        cli.main(
+            [
+                "fine-tune",
+                "dot_bias_mf_movielens_100k",
+                "--data",
+                str(path),
+                "--freeze-old",
+                "--epochs",
+                "2",
+                "--verbose",
+                "0",
+                "--run-dir",
+                str(tmp_path / "t"),
+            ]
+        )
+        == 0
+    )
     metrics = json.loads((tmp_path / "t" / "metrics.json").read_text())
     assert metrics["new_users"] == 30 and metrics["rmse_after"] < metrics["rmse_before"]
-    assert cli.main(["export", str(tmp_path / "t"), "--to", str(tmp_path / "ex"), "--name", "tuned"]) == 0
+    assert (
+        cli.main(["export", str(tmp_path / "t"), "--to", str(tmp_path / "ex"), "--name", "tuned"])
+        == 0
+    )
     assert (tmp_path / "ex" / "tuned" / "1" / "saved_model.pb").is_file()
     assert cli.main(["load", "dot_bias_mf_movielens_10k"]) == 2
     assert "Did you mean" in capsys.readouterr().err
@@ -93,8 +135,22 @@ def test_train_with_the_ranking_protocol_records_it(tmp_path, capsys):
     path = tmp_path / "clicks.csv"
     make_implicit(n_users=60, n_items=40).frame.to_csv(path, index=False)
     run_dir = tmp_path / "pop"
-    assert cli.main(["train", "popularity", "--data", str(path), "--protocol", "--run-dir", str(run_dir),
-                     "--verbose", "0"]) == 0
+    assert (
+        cli.main(
+            [
+                "train",
+                "popularity",
+                "--data",
+                str(path),
+                "--protocol",
+                "--run-dir",
+                str(run_dir),
+                "--verbose",
+                "0",
+            ]
+        )
+        == 0
+    )
     config = json.loads((run_dir / "config.json").read_text())
     assert config["split"] == "protocol" and "test_fraction" not in config
     metrics = json.loads((run_dir / "metrics.json").read_text())

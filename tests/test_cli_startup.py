@@ -39,13 +39,22 @@ def _env():
 
 
 def _run(*args, timeout=120):
-    return subprocess.run([sys.executable, *args], cwd=ROOT, env=_env(), capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def _log_lines(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines()
-            if LOG_LINE.match(line) or any(word in line for word in LOG_WORDS)]
+    return [
+        line
+        for line in stderr.splitlines()
+        if LOG_LINE.match(line) or any(word in line for word in LOG_WORDS)
+    ]
 
 
 def test_help_imports_no_tensorflow():

@@ -38,8 +38,13 @@ def test_cli_quickstart(tmp_path, embedzoo_cache):
             continue
         args = shlex.split(line)
         assert args[0] == "embedzoo"
-        proc = subprocess.run([sys.executable, "-m", "embedzoo", *args[1:]], cwd=tmp_path, env=env,
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "embedzoo", *args[1:]],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         assert proc.returncode == 0, proc.stderr[-2000:]
         outputs.append(proc.stdout)
     assert "Most liked" in outputs[1] and "rmse" in outputs[1]

@@ -24,7 +24,10 @@ def split(ml100k):
     perm = np.random.default_rng(42).permutation(len(ml100k))
     expected = ml100k.frame.iloc[np.sort(perm[:80000])]
     assert len(train) == 80000 and len(test) == 20000
-    assert train.frame[["user", "item", "rating"]].to_numpy().tolist() == expected[["user", "item", "rating"]].to_numpy().tolist()
+    assert (
+        train.frame[["user", "item", "rating"]].to_numpy().tolist()
+        == expected[["user", "item", "rating"]].to_numpy().tolist()
+    )
     return train, test
 
 
@@ -88,7 +91,9 @@ def test_export_reload_in_fresh_process_gives_same_predictions(mf, split, tmp_pa
                           "rec_scores": r["scores"].numpy().tolist()}}))
         """
     )
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     np.testing.assert_allclose(out["score"], model.score(users, items), rtol=1e-5)
     ids, scores = model.recommend(users[:8], k=10)

@@ -30,7 +30,9 @@ def tiny():
 @pytest.fixture(scope="module")
 def mf(tiny):
     model = zoo.build("dot_bias_mf", tiny, seed=0, n_factors=8)
-    history = training.fit(model, tiny, validation=tiny.subset(np.arange(100)), epochs=4, batch_size=64, verbose=0)
+    history = training.fit(
+        model, tiny, validation=tiny.subset(np.arange(100)), epochs=4, batch_size=64, verbose=0
+    )
     return model, history
 
 
@@ -46,7 +48,9 @@ def metadata(tiny):
 @pytest.mark.parametrize("method", ["pca", "tsne", "umap"])
 def test_embedding_map_is_a_coloured_labelled_png(mf, metadata, tmp_path, method):
     model, _ = mf
-    path = viz.plot_embedding_map(model, tmp_path / f"map_{method}.png", metadata, method=method, n_labels=5)
+    path = viz.plot_embedding_map(
+        model, tmp_path / f"map_{method}.png", metadata, method=method, n_labels=5
+    )
     pixels = read_png(path)
     assert path.stat().st_size > 20_000
     assert pixels.shape[0] > 600 and pixels.shape[1] > 800
@@ -56,7 +60,9 @@ def test_embedding_map_is_a_coloured_labelled_png(mf, metadata, tmp_path, method
 def test_reduce_2d_keeps_clusters_apart():
     rng = np.random.default_rng(0)
     centres = np.eye(16)[:2] * 5
-    x = np.concatenate([centres[0] + rng.normal(size=(30, 16)) * 0.3, centres[1] + rng.normal(size=(30, 16)) * 0.3])
+    x = np.concatenate(
+        [centres[0] + rng.normal(size=(30, 16)) * 0.3, centres[1] + rng.normal(size=(30, 16)) * 0.3]
+    )
     for method in ("pca", "tsne"):
         xy = viz.reduce_2d(x, method)
         assert xy.shape == (60, 2)
@@ -69,10 +75,14 @@ def test_link_model_maps_both_tables(tiny, tmp_path):
     model = zoo.build("link_embedding", tiny, seed=0, embedding_size=8)
     training.fit(model, tiny, epochs=2, batch_size=64, verbose=0)
     for table in ("items", "links"):
-        path = viz.plot_embedding_map(model, tmp_path / f"{table}.png", color_by=None, method="pca", table=table)
+        path = viz.plot_embedding_map(
+            model, tmp_path / f"{table}.png", color_by=None, method="pca", table=table
+        )
         assert read_png(path).shape[1] > 600
     with pytest.raises(ConfigError, match="no link table"):
-        viz.plot_embedding_map(zoo.build("dot_bias_mf", tiny), tmp_path / "x.png", table="links", method="pca")
+        viz.plot_embedding_map(
+            zoo.build("dot_bias_mf", tiny), tmp_path / "x.png", table="links", method="pca"
+        )
 
 
 def test_item_bias_chart(mf, metadata, tmp_path):
@@ -90,7 +100,9 @@ def test_history_curves_from_history_and_run_dir(mf, tmp_path):
     path = viz.plot_history(history, tmp_path / "loss.png")
     assert read_png(path).shape[1] > 900  # loss, mae, rmse panels side by side
     (tmp_path / "run").mkdir()
-    (tmp_path / "run" / "history.json").write_text(json.dumps({"loss": [1.0, 0.5, 0.25], "epoch_seconds": [1, 1, 1]}))
+    (tmp_path / "run" / "history.json").write_text(
+        json.dumps({"loss": [1.0, 0.5, 0.25], "epoch_seconds": [1, 1, 1]})
+    )
     assert viz.load_history(tmp_path / "run") == {"loss": [1.0, 0.5, 0.25]}
     assert read_png(viz.plot_history(tmp_path / "run", tmp_path / "run.png")).shape[0] > 300
 
@@ -108,7 +120,9 @@ def test_bad_plot_input(mf, metadata, tmp_path):
     with pytest.raises(DataError, match="cannot read a training history"):
         viz.load_history(tmp_path / "nowhere")
     with pytest.raises(ConfigError, match="no item biases"):
-        viz.plot_item_bias(zoo.build("link_embedding", (model.users, model.items)), tmp_path / "b.png")
+        viz.plot_item_bias(
+            zoo.build("link_embedding", (model.users, model.items)), tmp_path / "b.png"
+        )
 
 
 def test_cli_plot_commands(mf, metadata, tmp_path, capsys):

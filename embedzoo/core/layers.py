@@ -13,7 +13,6 @@ import keras
 import tensorflow as tf
 
 
-
 @keras.saving.register_keras_serializable(package="embedzoo")
 class Embedding(keras.layers.Layer):
     """An embedding table whose row 0 (the unknown id) stays zero unless trained.
@@ -124,7 +123,10 @@ def scores_in_item_chunks(block, item_rows, width: int, chunk_elements: int | No
         [-1, chunk, *item_rows.shape[1:]],
     )
     out = tf.map_fn(
-        block, parts, fn_output_signature=tf.TensorSpec([None, chunk], item_rows.dtype), parallel_iterations=1
+        block,
+        parts,
+        fn_output_signature=tf.TensorSpec([None, chunk], item_rows.dtype),
+        parallel_iterations=1,
     )
     batch = tf.shape(out)[1]
     return tf.reshape(tf.transpose(out, [1, 0, 2]), [batch, -1])[:, :n]

@@ -37,7 +37,11 @@ class IdLookup(tf.Module):
         self.key_dtype = tf.int64 if vocabulary.dtype == "int64" else tf.string
         self.size = len(vocabulary)
         if self.size:
-            keys = vocabulary.ids.astype(np.int64) if self.key_dtype == tf.int64 else vocabulary.ids.astype(str)
+            keys = (
+                vocabulary.ids.astype(np.int64)
+                if self.key_dtype == tf.int64
+                else vocabulary.ids.astype(str)
+            )
             init = tf.lookup.KeyValueTensorInitializer(
                 tf.constant(keys, self.key_dtype),
                 tf.range(1, self.size + 1, dtype=tf.int64),

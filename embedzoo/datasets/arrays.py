@@ -41,7 +41,9 @@ def sorted_unique(values: ArrayLike, *, in_place: bool = False) -> np.ndarray:
     """
     if in_place:
         if not isinstance(values, np.ndarray):
-            raise TypeError(f"sorted_unique(in_place=True) needs a numpy array, got {type(values).__name__}")
+            raise TypeError(
+                f"sorted_unique(in_place=True) needs a numpy array, got {type(values).__name__}"
+            )
         values.sort()
     else:
         values = np.sort(np.asarray(values))

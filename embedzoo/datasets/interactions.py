@@ -30,7 +30,9 @@ def _as_id_array(values, what: str = "ids") -> np.ndarray:
     if arr.dtype.kind == "f":
         bad = ~np.isfinite(arr)
         if bad.any():
-            raise DataError(f"{what}: missing or non-finite id at row {int(np.flatnonzero(bad)[0])}")
+            raise DataError(
+                f"{what}: missing or non-finite id at row {int(np.flatnonzero(bad)[0])}"
+            )
         if np.all(arr == np.round(arr)):
             return arr.astype(np.int64)
         raise DataError(f"{what}: non-integer numeric id {arr[arr != np.round(arr)][0]!r}")
@@ -139,7 +141,9 @@ class Vocabulary:
 
     def extend(self, raw_ids) -> Vocabulary:
         """Returns a vocabulary with the new ids appended; known ids keep their index."""
-        arr = self.coerce(np.asarray(list(raw_ids) if not isinstance(raw_ids, np.ndarray) else raw_ids))
+        arr = self.coerce(
+            np.asarray(list(raw_ids) if not isinstance(raw_ids, np.ndarray) else raw_ids)
+        )
         new = pd.unique(arr[self._index.get_indexer(arr) < 0])
         if len(new) == 0:
             return self
@@ -184,9 +188,13 @@ class Interactions:
             if col not in self.frame.columns:
                 raise DataError(f"{self._where()}: missing column {col!r}")
         if self.users is None:
-            self.users = Vocabulary.from_values(self.frame[USER]) if len(self.frame) else Vocabulary([])
+            self.users = (
+                Vocabulary.from_values(self.frame[USER]) if len(self.frame) else Vocabulary([])
+            )
         if self.items is None:
-            self.items = Vocabulary.from_values(self.frame[ITEM]) if len(self.frame) else Vocabulary([])
+            self.items = (
+                Vocabulary.from_values(self.frame[ITEM]) if len(self.frame) else Vocabulary([])
+            )
 
     def _where(self) -> str:
         return self.source or "interactions"
@@ -237,7 +245,9 @@ class Interactions:
         if rating_col is not None and rating_col in df.columns:
             out[RATING] = _numeric_column(df[rating_col], where, rating_col).astype(np.float32)
         if timestamp_col is not None and timestamp_col in df.columns:
-            out[TIMESTAMP] = _numeric_column(df[timestamp_col], where, timestamp_col).astype(np.int64)
+            out[TIMESTAMP] = _numeric_column(df[timestamp_col], where, timestamp_col).astype(
+                np.int64
+            )
         return cls(out, item_metadata=item_metadata, user_metadata=user_metadata, source=source)
 
     @classmethod
@@ -287,7 +297,9 @@ class Interactions:
     @property
     def ratings(self) -> np.ndarray:
         if not self.has_ratings:
-            raise DataError(f"{self._where()}: no rating column (explicit-feedback models need one)")
+            raise DataError(
+                f"{self._where()}: no rating column (explicit-feedback models need one)"
+            )
         return self.frame[RATING].to_numpy(np.float32)
 
     def subset(self, rows, keep_vocabularies: bool = False) -> Interactions:

@@ -145,7 +145,9 @@ def pairs_from_frame(
     """
     clean = prepare_pairs(frame, entity_col, link_col, source=source, **prepare)
     rows = pd.DataFrame({USER: clean[LINK].to_numpy(), ITEM: clean[ENTITY].to_numpy()})
-    return Interactions(rows, item_metadata=item_metadata, user_metadata=link_metadata, source=source)
+    return Interactions(
+        rows, item_metadata=item_metadata, user_metadata=link_metadata, source=source
+    )
 
 
 def load_pairs(
@@ -240,7 +242,9 @@ def load_ml100k_links(
     kg_path = folder / "ml-100k.kg"
     kg = read_atomic_file(kg_path)
     link = read_atomic_file(folder / "ml-100k.link")
-    movie_of = pd.Series(link["item_id"].astype(np.int64).to_numpy(), index=link["entity_id"].to_numpy())
+    movie_of = pd.Series(
+        link["item_id"].astype(np.int64).to_numpy(), index=link["entity_id"].to_numpy()
+    )
     rows = _movie_links(kg, movie_of)
     genre_rows = rows[rows["relation"].to_numpy() == "film.film.genre"]
     kg_genres = genre_rows.groupby(ENTITY)[LINK].agg(lambda v: "|".join(sorted(set(v))))
@@ -250,9 +254,15 @@ def load_ml100k_links(
         if unknown:
             raise DataError(f"{kg_path}: no relation(s) {unknown}")
         rows = rows[rows["relation"].isin(wanted).to_numpy()]
-    names = rows.sort_values("outward", kind="stable").drop_duplicates(LINK).set_index(LINK)["relation"]
+    names = (
+        rows.sort_values("outward", kind="stable").drop_duplicates(LINK).set_index(LINK)["relation"]
+    )
     data = pairs_from_frame(
-        rows, source=str(kg_path), lowercase=False, stop_links=stop_links, min_link_count=min_link_count
+        rows,
+        source=str(kg_path),
+        lowercase=False,
+        stop_links=stop_links,
+        min_link_count=min_link_count,
     )
     meta = pd.DataFrame({"kg_genres": kg_genres.reindex(data.items.ids).fillna("").to_numpy()},
                         index=pd.Index(data.items.ids, name=ITEM))  # fmt: skip
@@ -261,7 +271,10 @@ def load_ml100k_links(
     data.item_metadata = meta
     counts = data.frame[USER].value_counts()
     data.user_metadata = pd.DataFrame(
-        {"relation": names.reindex(data.users.ids).to_numpy(), "movies": counts.reindex(data.users.ids).to_numpy()},
+        {
+            "relation": names.reindex(data.users.ids).to_numpy(),
+            "movies": counts.reindex(data.users.ids).to_numpy(),
+        },
         index=pd.Index(data.users.ids, name=USER),
     )
     return data

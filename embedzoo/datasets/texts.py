@@ -26,7 +26,9 @@ def stopword_set(stopwords) -> frozenset:
         return frozenset()
     if isinstance(stopwords, str):
         if stopwords != "gensim":
-            raise DataError(f"stopwords must be 'gensim', None or a list of words, got {stopwords!r}")
+            raise DataError(
+                f"stopwords must be 'gensim', None or a list of words, got {stopwords!r}"
+            )
         from gensim.parsing.preprocessing import STOPWORDS
 
         return frozenset(STOPWORDS)
@@ -96,29 +98,44 @@ def item_texts(
         raise DataError(f"{where}: no rows")
     ids = Interactions.from_frame(
         pd.DataFrame({USER: np.zeros(len(frame), np.int64), ITEM: frame[item_col].to_numpy()}),
-        rating_col=None, timestamp_col=None, source=f"{where} ({item_col!r})",
+        rating_col=None,
+        timestamp_col=None,
+        source=f"{where} ({item_col!r})",
     ).frame[ITEM]
     dup = ids.duplicated()
     if dup.any():
         row = int(np.flatnonzero(dup.to_numpy())[0])
-        raise DataError(f"{where}: item id {ids.tolist()[row]!r} appears twice (row {row} repeats it)")
+        raise DataError(
+            f"{where}: item id {ids.tolist()[row]!r} appears twice (row {row} repeats it)"
+        )
     texts = frame[text_col].to_numpy(dtype=object)
     texts = ["" if t is None or (isinstance(t, float) and np.isnan(t)) else str(t) for t in texts]
     meta = pd.DataFrame({TEXT: texts}, index=pd.Index(ids.to_numpy(), name=ITEM))
     if interactions is None:
         items = Vocabulary.from_values(ids)
         empty = pd.DataFrame({USER: np.zeros(0, np.int64), ITEM: items.ids[:0]})
-        return Interactions(empty, users=Vocabulary([]), items=items, item_metadata=meta, source=source)
+        return Interactions(
+            empty, users=Vocabulary([]), items=items, item_metadata=meta, source=source
+        )
     if interactions.items.dtype != Vocabulary(ids.to_numpy()).dtype:
-        raise DataError(f"{where}: item ids are {Vocabulary(ids.to_numpy()).dtype} but the interactions'"
-                        f" are {interactions.items.dtype}")
+        raise DataError(
+            f"{where}: item ids are {Vocabulary(ids.to_numpy()).dtype} but the interactions'"
+            f" are {interactions.items.dtype}"
+        )
     items = Vocabulary.from_values(np.concatenate([interactions.items.ids, ids.to_numpy()]))
     if interactions.item_metadata is not None:
-        meta = interactions.item_metadata.drop(columns=[TEXT], errors="ignore").join(meta, how="outer")
+        meta = interactions.item_metadata.drop(columns=[TEXT], errors="ignore").join(
+            meta, how="outer"
+        )
     meta = meta.reindex(pd.Index(items.ids, name=ITEM))  # one row per item, "" where no text
     meta[TEXT] = meta[TEXT].fillna("")
-    return Interactions(interactions.frame, users=interactions.users, items=items, item_metadata=meta,
-                        source=source or interactions.source)
+    return Interactions(
+        interactions.frame,
+        users=interactions.users,
+        items=items,
+        item_metadata=meta,
+        source=source or interactions.source,
+    )
 
 
 def load_lee(part: str = "background") -> Interactions:

@@ -23,7 +23,9 @@ from embedzoo.training.pipelines import encode
 from embedzoo.training.ranking_metrics import SAMPLINGS, ranking_metrics  # noqa: F401
 
 
-def predict_indices(model, users: np.ndarray, items: np.ndarray, batch_size: int = 65536) -> np.ndarray:
+def predict_indices(
+    model, users: np.ndarray, items: np.ndarray, batch_size: int = 65536
+) -> np.ndarray:
     """Scores for index arrays (already encoded with the model's vocabularies)."""
     out = [
         np.asarray(model({"user": users[s : s + batch_size], "item": items[s : s + batch_size]}))
@@ -127,7 +129,9 @@ class RankingReport:
         lines = ["| model | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
         for name, row in self.frame.iterrows():
             cells = [
-                f"{v:.{2 if c.endswith('seconds') else digits}f}" if isinstance(v, float) else str(v)
+                f"{v:.{2 if c.endswith('seconds') else digits}f}"
+                if isinstance(v, float)
+                else str(v)
                 for c, v in zip(cols, row.tolist(), strict=True)
             ]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
@@ -173,7 +177,9 @@ def ranking_report(
         raise ConfigError("ranking_report needs at least one model")
     rows, counts = {}, {}
     for label, model in models.items():
-        result = ranking_metrics(model, train, test, k, num_negatives, tuple(samplings), True, seed, cold_users)
+        result = ranking_metrics(
+            model, train, test, k, num_negatives, tuple(samplings), True, seed, cold_users
+        )
         counts = {c: result.pop(c) for c in [c for c in result if c.startswith("n_")]}
         rows[label] = result
     protocol = {

@@ -62,8 +62,11 @@ def learning_rate_schedule(learning_rate: float, schedule: str, total_steps: int
         raise ConfigError(f"unknown schedule {schedule!r}; choose from {SCHEDULES}")
     warmup = max(1, total_steps // 10)
     return keras.optimizers.schedules.CosineDecay(
-        learning_rate / 25, decay_steps=total_steps - warmup, alpha=0.0,
-        warmup_target=learning_rate, warmup_steps=warmup,
+        learning_rate / 25,
+        decay_steps=total_steps - warmup,
+        alpha=0.0,
+        warmup_target=learning_rate,
+        warmup_steps=warmup,
     )
 
 
@@ -89,7 +92,9 @@ def compile_model(
     if lr is not None and not isinstance(optimizer, keras.optimizers.Optimizer):
         lr = learning_rate_schedule(lr, schedule, total_steps)
     opt = optimizers.get(optimizer or settings["optimizer"], lr)
-    jit = resolve_jit_compile(model, opt, settings["jit_compile"] if jit_compile is None else jit_compile)
+    jit = resolve_jit_compile(
+        model, opt, settings["jit_compile"] if jit_compile is None else jit_compile
+    )
     if jit and isinstance(opt, (optimizers.RowwiseAdam, optimizers.RowwiseAdagrad)):
         # tf.unique is slow under XLA on CPU; the dense masked update is the same math.
         opt.dense_max_elements = optimizers.DENSE_MAX_ELEMENTS
@@ -167,11 +172,17 @@ def fit(
     if not spec.trained_by_keras:
         # Models trained by an external engine (gensim) fill their own weights; they report
         # per-epoch losses through the same Keras callbacks and return a History.
-        extra = [keras.callbacks.TensorBoard(log_dir=os.fspath(log_dir))] if log_dir is not None else []
+        extra = (
+            [keras.callbacks.TensorBoard(log_dir=os.fspath(log_dir))] if log_dir is not None else []
+        )
         if not model.compiled:
             model.optimizer = None  # never compiled; Keras callbacks (TensorBoard) read it
         return spec.engine(
-            train, validation=validation, epochs=epochs, seed=seed, verbose=verbose,
+            train,
+            validation=validation,
+            epochs=epochs,
+            seed=seed,
+            verbose=verbose,
             callbacks=[EpochTimer(), *extra, *callbacks],
         )
     schedule = schedule or settings["schedule"]
@@ -179,8 +190,13 @@ def fit(
         train_ds, steps = pipelines.training_dataset(model, train, batch_size, seed=seed)
         if optimizer is not None or learning_rate is not None or not model.compiled:
             compile_model(
-                model, optimizer, learning_rate, steps_per_execution, jit_compile,
-                schedule=schedule, total_steps=steps * epochs,
+                model,
+                optimizer,
+                learning_rate,
+                steps_per_execution,
+                jit_compile,
+                schedule=schedule,
+                total_steps=steps * epochs,
             )
         val_ds = None
         if validation is not None:
@@ -190,7 +206,9 @@ def fit(
         cbs.append(keras.callbacks.TensorBoard(log_dir=os.fspath(log_dir)))
     if checkpoint_dir is not None:
         Path(checkpoint_dir).mkdir(parents=True, exist_ok=True)
-        cbs.append(keras.callbacks.BackupAndRestore(os.fspath(checkpoint_dir), delete_checkpoint=False))
+        cbs.append(
+            keras.callbacks.BackupAndRestore(os.fspath(checkpoint_dir), delete_checkpoint=False)
+        )
     if early_stopping:
         cbs.append(
             keras.callbacks.EarlyStopping(
@@ -198,7 +216,11 @@ def fit(
             )
         )
     history = model.fit(
-        train_ds, validation_data=val_ds, epochs=epochs, steps_per_epoch=steps, callbacks=cbs,
+        train_ds,
+        validation_data=val_ds,
+        epochs=epochs,
+        steps_per_epoch=steps,
+        callbacks=cbs,
         verbose=verbose,
         shuffle=False,  # the pipeline shuffles by index every epoch
     )

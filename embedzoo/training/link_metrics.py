@@ -37,7 +37,11 @@ def roc_auc(scores, labels) -> float:
 
 
 def link_prediction_auc(
-    model, heldout: Interactions, known: Interactions | None = None, negative_ratio: float = 1.0, seed: int = 0
+    model,
+    heldout: Interactions,
+    known: Interactions | None = None,
+    negative_ratio: float = 1.0,
+    seed: int = 0,
 ) -> dict:
     """ROC-AUC of held-out pairs against random non-pairs, scored by ``model.score``.
 
@@ -61,10 +65,16 @@ def link_prediction_auc(
         >>> link_prediction_auc(link_model, test, known=pairs)  # ML-100k links: auc 0.93
         {'auc': ..., 'positives': ..., 'negatives': ...}
     """
-    rows = labelled_pairs(model, heldout, known, negative_ratio, classification=True, seed=seed).frame
+    rows = labelled_pairs(
+        model, heldout, known, negative_ratio, classification=True, seed=seed
+    ).frame
     labels = rows["rating"].to_numpy() > 0
     scores = model.score(rows["user"].to_numpy(), rows["item"].to_numpy())
-    return {"auc": roc_auc(scores, labels), "positives": int(labels.sum()), "negatives": int((~labels).sum())}
+    return {
+        "auc": roc_auc(scores, labels),
+        "positives": int(labels.sum()),
+        "negatives": int((~labels).sum()),
+    }
 
 
 def _label_sets(labels: pd.Series, sep: str) -> dict:
@@ -106,7 +116,9 @@ def neighbour_label_share(
     queries = np.array([e for e in model.items.ids if e in sets], dtype=model.items.ids.dtype)
     if len(queries) < 2:
         raise DataError("neighbour_label_share: fewer than 2 of the model's entities have labels")
-    ids, _ = model.similar_items(queries, k=min(k + 20, len(model.items) - 1))  # room for unlabelled
+    ids, _ = model.similar_items(
+        queries, k=min(k + 20, len(model.items) - 1)
+    )  # room for unlabelled
     rng = np.random.default_rng(seed)
     hits, total, random_hits, random_total = 0, 0, 0, 0
     for q, row in zip(queries, ids, strict=True):

@@ -186,16 +186,23 @@ def random_pairs(
         taken = pair_keys(lk[ok], en[ok], n_entities)
     free = (n_entities - 1) * (n_links - 1) - len(taken)
     if count > free:
-        raise DataError(f"asked for {count} random pairs but only {free} entity-link pairs are free")
+        raise DataError(
+            f"asked for {count} random pairs but only {free} entity-link pairs are free"
+        )
     rng = np.random.default_rng(seed)
     picked = np.zeros(0, np.int64)
     while len(picked) < count:
-        draw = rng.integers(1, n_links, 2 * count + 16) * n_entities + rng.integers(1, n_entities, 2 * count + 16)
+        draw = rng.integers(1, n_links, 2 * count + 16) * n_entities + rng.integers(
+            1, n_entities, 2 * count + 16
+        )
         draw = draw[~np.isin(draw, taken)]
         picked = pd.unique(np.concatenate([picked, draw]))
     picked = picked[:count]
     return pd.DataFrame(
-        {USER: model.users.ids_of(picked // n_entities), ITEM: model.items.ids_of(picked % n_entities)}
+        {
+            USER: model.users.ids_of(picked // n_entities),
+            ITEM: model.items.ids_of(picked % n_entities),
+        }
     )
 
 
@@ -234,15 +241,20 @@ def labelled_pairs(
     ratio = check_ratio(negative_ratio)
     classification = bool(classification)
     frame = positives.frame
-    known = (model.users.lookup(frame[USER].to_numpy()) > 0) & (model.items.lookup(frame[ITEM].to_numpy()) > 0)
+    known = (model.users.lookup(frame[USER].to_numpy()) > 0) & (
+        model.items.lookup(frame[ITEM].to_numpy()) > 0
+    )
     pos = frame.loc[known, [USER, ITEM]].drop_duplicates()
     if len(pos) == 0:
-        raise DataError(f"{positives.source or 'pairs'}: no held-out pair whose ids the model knows")
-    neg = random_pairs(model, int(round(ratio * len(pos))), exclude if exclude is not None else positives, seed)
+        raise DataError(
+            f"{positives.source or 'pairs'}: no held-out pair whose ids the model knows"
+        )
+    neg = random_pairs(
+        model, int(round(ratio * len(pos))), exclude if exclude is not None else positives, seed
+    )
     rows = pd.concat(
         [pos.assign(**{RATING: 1.0}), neg.assign(**{RATING: 0.0 if classification else -1.0})],
         ignore_index=True,
     )
     rows[RATING] = rows[RATING].astype(np.float32)
     return Interactions(rows, users=model.users, items=model.items, source=positives.source)
-

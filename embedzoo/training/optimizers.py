@@ -42,7 +42,10 @@ class _DensePathMixin:
     dense_max_elements = 0
 
     def _dense_path(self, gradient, variable) -> bool:
-        return isinstance(gradient, tf.IndexedSlices) and table_size(variable) <= self.dense_max_elements
+        return (
+            isinstance(gradient, tf.IndexedSlices)
+            and table_size(variable) <= self.dense_max_elements
+        )
 
 
 def _densify(grad: tf.IndexedSlices, num_rows) -> tuple[tf.Tensor, tf.Tensor]:
@@ -228,6 +231,8 @@ def get(name_or_optimizer, learning_rate: float | None = None):
     if key not in OPTIMIZERS:
         from embedzoo.errors import ConfigError
 
-        raise ConfigError(f"unknown optimizer {name_or_optimizer!r}; choose from {sorted(OPTIMIZERS)}")
+        raise ConfigError(
+            f"unknown optimizer {name_or_optimizer!r}; choose from {sorted(OPTIMIZERS)}"
+        )
     cls = OPTIMIZERS[key]
     return cls() if learning_rate is None else cls(learning_rate=learning_rate)

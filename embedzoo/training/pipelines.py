@@ -108,14 +108,19 @@ def pointwise(
     if known_only:
         known = (users > 0) & (items > 0)
         if not known.any():
-            raise DataError(f"{where}: no row has a user and an item that {model.name} knows; nothing to train on")
+            raise DataError(
+                f"{where}: no row has a user and an item that {model.name} knows; nothing to train on"
+            )
         if not known.all():  # no copies of 25M-row columns when every row is known
             users, items, y = users[known], items[known], y[known]
     columns = {"user": tf.constant(users), "item": tf.constant(items), "y": tf.constant(y)}
 
     def gather(positions):
         return (
-            {"user": tf.gather(columns["user"], positions), "item": tf.gather(columns["item"], positions)},
+            {
+                "user": tf.gather(columns["user"], positions),
+                "item": tf.gather(columns["item"], positions),
+            },
             tf.gather(columns["y"], positions),
         )
 
@@ -137,5 +142,7 @@ def training_dataset(model, interactions: Interactions, batch_size: int, seed: i
     Returns:
         ``(dataset, steps_per_epoch)``.
     """
-    ds = model.training_spec().pipeline(model, interactions, batch_size=batch_size, shuffle=True, seed=seed)
+    ds = model.training_spec().pipeline(
+        model, interactions, batch_size=batch_size, shuffle=True, seed=seed
+    )
     return ds.repeat(), int(ds.cardinality())

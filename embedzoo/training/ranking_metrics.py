@@ -33,10 +33,10 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from embedzoo.core.seen import SeenItems
 from embedzoo.datasets.arrays import sorted_unique
 from embedzoo.datasets.interactions import Interactions
 from embedzoo.errors import ConfigError, DataError
-from embedzoo.core.seen import SeenItems
 
 SAMPLINGS = ("popularity", "uniform")
 
@@ -82,13 +82,17 @@ class _Split:
             "n_skipped_repeat": int(repeat.sum()),
         }
         if not keep.any():
-            raise DataError(f"{test.source or 'test'}: no test row has a known user with a known new item")
+            raise DataError(
+                f"{test.source or 'test'}: no test row has a known user with a known new item"
+            )
         self.users, self.items = u[keep], i[keep]
         self.raw_users = raw_users[keep]
         self.seen = SeenItems()
         self.seen.set(tu, ti, num_users=model.users.size)
         self.interacted = SeenItems()
-        self.interacted.set(np.concatenate([tu, self.users]), np.concatenate([ti, self.items]), model.users.size)
+        self.interacted.set(
+            np.concatenate([tu, self.users]), np.concatenate([ti, self.items]), model.users.size
+        )
         self.counts["n_users"] = int(len(sorted_unique(self.users)))
 
 
@@ -138,7 +142,11 @@ def full_ranking(split: _Split, k: int = 10, seed: int = 0, batch_size: int | No
         batch = test_users[lo : lo + batch_size]
         first, last = starts[lo], ends[min(lo + batch_size, len(test_users)) - 1]
         rows = np.searchsorted(batch, users_sorted[first:last])  # test rows → row in the batch
-        update(tf.constant(batch, tf.int32), tf.constant(rows, tf.int32), tf.constant(items_sorted[first:last], tf.int32))
+        update(
+            tf.constant(batch, tf.int32),
+            tf.constant(rows, tf.int32),
+            tf.constant(items_sorted[first:last], tf.int32),
+        )
     return {name: float(m.result()) for name, m in metrics.items()}
 
 
@@ -172,8 +180,12 @@ def sampled(
     labels_row = tf.one_hot(0, num_negatives + 1)
 
     def draw(users, batch_seed):
-        g = tf.random.stateless_uniform([tf.shape(users)[0], n], seed=batch_seed, minval=1e-12, maxval=1.0)
-        keys = log_w[None, :] - tf.math.log(-tf.math.log(g))  # Gumbel top-k: draws without replacement
+        g = tf.random.stateless_uniform(
+            [tf.shape(users)[0], n], seed=batch_seed, minval=1e-12, maxval=1.0
+        )
+        keys = log_w[None, :] - tf.math.log(
+            -tf.math.log(g)
+        )  # Gumbel top-k: draws without replacement
         keys = split.interacted.mask(keys, users)
         pool = tf.reduce_sum(tf.cast(tf.math.is_finite(keys), tf.int32), axis=1)
         return tf.math.top_k(keys, k=num_negatives).indices, pool
@@ -194,7 +206,9 @@ def sampled(
         short = np.flatnonzero(pool.numpy() < num_negatives)
         if len(short):
             j = int(short[0])
-            where = "never interacted with" + (" and seen in training" if sampling == "popularity" else "")
+            where = "never interacted with" + (
+                " and seen in training" if sampling == "popularity" else ""
+            )
             raise DataError(
                 f"user {_plain(split.raw_users[lo + j])!r} has only {int(pool[j])} items to sample negatives "
                 f"from ({where}) but num_negatives={num_negatives}; lower num_negatives"

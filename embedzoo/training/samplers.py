@@ -74,7 +74,9 @@ class NegativeSampler:
         num_users: int | None = None,
     ):
         if distribution not in DISTRIBUTIONS:
-            raise ConfigError(f"negative sampling distribution must be one of {DISTRIBUTIONS}, got {distribution!r}")
+            raise ConfigError(
+                f"negative sampling distribution must be one of {DISTRIBUTIONS}, got {distribution!r}"
+            )
         if alpha < 0:
             raise ConfigError(f"popularity exponent alpha must be >= 0, got {alpha}")
         if int(max_rounds) < 1:
@@ -158,9 +160,17 @@ class NegativeSampler:
         keys = tf.bitcast(users * self.num_items + items, tf.uint64)
         flagged = None
         for multiplier in _HASHES:  # Bloom filter: no false negatives, a few false alarms
-            h = tf.bitwise.right_shift(keys * tf.constant(multiplier, tf.uint64), tf.constant(64 - self._bits, tf.uint64))
-            byte = tf.gather(self._bitmap, tf.cast(tf.bitwise.right_shift(h, tf.constant(3, tf.uint64)), tf.int64))
-            bit = tf.bitwise.bitwise_and(tf.bitwise.right_shift(byte, tf.cast(h & 7, tf.uint8)), 1) > 0
+            h = tf.bitwise.right_shift(
+                keys * tf.constant(multiplier, tf.uint64), tf.constant(64 - self._bits, tf.uint64)
+            )
+            byte = tf.gather(
+                self._bitmap,
+                tf.cast(tf.bitwise.right_shift(h, tf.constant(3, tf.uint64)), tf.int64),
+            )
+            bit = (
+                tf.bitwise.bitwise_and(tf.bitwise.right_shift(byte, tf.cast(h & 7, tf.uint8)), 1)
+                > 0
+            )
             flagged = bit if flagged is None else flagged & bit
         where = tf.where(flagged)[:, 0]
         exact = self._search(tf.gather(users, where), tf.gather(items, where))
@@ -183,11 +193,19 @@ class NegativeSampler:
     def draw(self, shape, seed):
         """Items from the sampling distribution, without rejection (stateless in ``seed``)."""
         if self.distribution == "uniform":
-            return tf.random.stateless_uniform(shape, seed, minval=1, maxval=self.num_items, dtype=tf.int32)
+            return tf.random.stateless_uniform(
+                shape, seed, minval=1, maxval=self.num_items, dtype=tf.int32
+            )
         # Walker's alias method: a column, then a coin between it and its alias; O(1) a draw.
-        column = tf.random.stateless_uniform(shape, seed, minval=0, maxval=self.num_items, dtype=tf.int32)
-        coin = tf.random.stateless_uniform(shape, tf.random.experimental.stateless_fold_in(seed, -1))
-        return tf.where(coin < tf.gather(self._prob, column), column, tf.gather(self._alias, column))
+        column = tf.random.stateless_uniform(
+            shape, seed, minval=0, maxval=self.num_items, dtype=tf.int32
+        )
+        coin = tf.random.stateless_uniform(
+            shape, tf.random.experimental.stateless_fold_in(seed, -1)
+        )
+        return tf.where(
+            coin < tf.gather(self._prob, column), column, tf.gather(self._alias, column)
+        )
 
     def sample(self, users, seed):
         """One negative per entry of ``users`` (any shape, flattened), never a positive of it.
@@ -207,9 +225,18 @@ class NegativeSampler:
             # All remaining draws of the rejected slots at once ([rejected, extra]) and one
             # check: cheaper than a loop of small rounds. The first acceptable one is kept.
             shape = tf.reshape(tf.size(bad) * extra, [1])
-            candidates = tf.reshape(self.draw(shape, tf.random.experimental.stateless_fold_in(seed, 1)), [-1, extra])
-            ok = ~tf.reshape(self.is_positive(tf.repeat(bad_users, extra), tf.reshape(candidates, [-1])), [-1, extra])
-            first = tf.gather(candidates, tf.argmax(tf.cast(ok, tf.int32), axis=1, output_type=tf.int32), batch_dims=1)
+            candidates = tf.reshape(
+                self.draw(shape, tf.random.experimental.stateless_fold_in(seed, 1)), [-1, extra]
+            )
+            ok = ~tf.reshape(
+                self.is_positive(tf.repeat(bad_users, extra), tf.reshape(candidates, [-1])),
+                [-1, extra],
+            )
+            first = tf.gather(
+                candidates,
+                tf.argmax(tf.cast(ok, tf.int32), axis=1, output_type=tf.int32),
+                batch_dims=1,
+            )
             fallback = tf.where(tf.reduce_any(ok, axis=1), first, fallback)
         return tf.tensor_scatter_nd_update(items, bad[:, None], fallback)
 
@@ -223,10 +250,19 @@ def _hash(keys: np.ndarray, multiplier: int, bits: int) -> np.ndarray:
     return (keys * np.uint64(multiplier)) >> np.uint64(64 - bits)  # uint64 arithmetic wraps
 
 
-def for_model(model, user_index: np.ndarray, item_index: np.ndarray, distribution: str = "uniform",
-              alpha: float = 1.0) -> NegativeSampler:
+def for_model(
+    model,
+    user_index: np.ndarray,
+    item_index: np.ndarray,
+    distribution: str = "uniform",
+    alpha: float = 1.0,
+) -> NegativeSampler:
     """A sampler over ``model``'s item vocabulary for its training pairs."""
     return NegativeSampler(
-        user_index, item_index, num_items=model.items.size, distribution=distribution, alpha=alpha,
+        user_index,
+        item_index,
+        num_items=model.items.size,
+        distribution=distribution,
+        alpha=alpha,
         num_users=model.users.size,
     )

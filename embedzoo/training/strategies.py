@@ -31,4 +31,6 @@ def get(name: str = "default") -> tf.distribute.Strategy:
         return tf.distribute.OneDeviceStrategy("/gpu:0" if gpus else "/cpu:0")
     if name == "multi_worker":
         return tf.distribute.MultiWorkerMirroredStrategy()
-    raise ConfigError(f"unknown strategy {name!r}; choose default, mirrored, one_device, multi_worker")
+    raise ConfigError(
+        f"unknown strategy {name!r}; choose default, mirrored, one_device, multi_worker"
+    )

@@ -11,7 +11,9 @@ from embedzoo.errors import ConfigError
 from embedzoo.viz.figure import matplotlib_figure, save_png
 
 
-def plot_item_bias(model, path: str | os.PathLike, n: int = 10, titles=None, title: str | None = None) -> Path:
+def plot_item_bias(
+    model, path: str | os.PathLike, n: int = 10, titles=None, title: str | None = None
+) -> Path:
     """Saves a PNG of the ``n`` highest- and ``n`` lowest-bias items (``DotBiasMF.item_bias_table``).
 
     Args:

@@ -110,7 +110,9 @@ def _table(model, table: str):
         raise ConfigError(f"table must be 'items' or 'links', not {table!r}")
     vectors = np.asarray(vectors)[1:]  # row 0 is the unknown id
     if len(vocabulary) < 3:
-        raise DataError(f"an embedding map needs at least 3 {table}, the model has {len(vocabulary)}")
+        raise DataError(
+            f"an embedding map needs at least 3 {table}, the model has {len(vocabulary)}"
+        )
     return vocabulary.ids, vectors, popularity
 
 
@@ -118,7 +120,9 @@ def _groups(ids, meta: pd.DataFrame, color_by, max_colors: int) -> np.ndarray:
     if not color_by:
         return np.full(len(ids), "", dtype=object)
     if color_by not in meta.columns:
-        raise DataError(f"no metadata column {color_by!r} to colour by; columns are {list(meta.columns)}")
+        raise DataError(
+            f"no metadata column {color_by!r} to colour by; columns are {list(meta.columns)}"
+        )
     values = meta[color_by].reindex(ids)
     groups = np.array([first_label(v) or OTHER for v in values], dtype=object)
     counts = pd.Series(groups[groups != OTHER]).value_counts()
@@ -166,7 +170,9 @@ def _labels(ax, ids, xy, meta, label_ids, n_labels: int, popularity) -> None:
         else:
             dx, dy = _OFFSETS[0]
         placed.append(box)
-        ax.scatter(xy[at, 0], xy[at, 1], s=28, facecolors="none", edgecolors="black", linewidths=0.8)
+        ax.scatter(
+            xy[at, 0], xy[at, 1], s=28, facecolors="none", edgecolors="black", linewidths=0.8
+        )
         leader = {"arrowstyle": "-", "color": "#666666", "lw": 0.5} if abs(dy) >= 15 else None
         ax.annotate(text, xy[at], xytext=(dx, dy), textcoords="offset points", fontproperties=font,
                     ha="left" if dx >= 0 else "right", va="center", path_effects=outline,
@@ -178,4 +184,6 @@ def _overlap(a: tuple, b: tuple, pad: float = 2.0) -> bool:
 
 
 #: Label offsets (points) tried in turn: right, left, then further and further above and below.
-_OFFSETS = [(5, 0), (-5, 0)] + [(dx, dy) for step in (9, 18, 27, 36) for dy in (step, -step) for dx in (5, -5)]
+_OFFSETS = [(5, 0), (-5, 0)] + [
+    (dx, dy) for step in (9, 18, 27, 36) for dy in (step, -step) for dx in (5, -5)
+]

@@ -32,7 +32,9 @@ def reduce_2d(vectors, method: str = "tsne", seed: int = 0, n_neighbors: int = 1
     """
     x = np.asarray(vectors, dtype=np.float64)
     if x.ndim != 2 or len(x) < 3:
-        raise DataError(f"need at least 3 vectors as a [n, d] array to project, got shape {x.shape}")
+        raise DataError(
+            f"need at least 3 vectors as a [n, d] array to project, got shape {x.shape}"
+        )
     if not np.isfinite(x).all():
         raise DataError("embedding vectors hold NaN or inf; was training stopped by a NaN loss?")
     x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)

@@ -77,19 +77,36 @@ class ZooModel(Retrieval, keras.Model):
     def vocabulary(self, side: str) -> Vocabulary:
         return self.users if side == "user" else self.items
 
-    def add_row_weight(self, side: str, name: str, width: int | None = None, dtype="float32",
-                       initializer="zeros", trainable: bool = False):
+    def add_row_weight(
+        self,
+        side: str,
+        name: str,
+        width: int | None = None,
+        dtype="float32",
+        initializer="zeros",
+        trainable: bool = False,
+    ):
         """A weight with one row per id of the ``side`` vocabulary (grown by fine-tuning)."""
         if side not in SIDES:
             raise ValueError(f"side must be one of {SIDES}, got {side!r}")
-        shape = (self.vocabulary(side).size,) if width is None else (self.vocabulary(side).size, int(width))
-        weight = self.add_weight(shape=shape, dtype=dtype, initializer=initializer, trainable=trainable, name=name)
+        shape = (
+            (self.vocabulary(side).size,)
+            if width is None
+            else (self.vocabulary(side).size, int(width))
+        )
+        weight = self.add_weight(
+            shape=shape, dtype=dtype, initializer=initializer, trainable=trainable, name=name
+        )
         self.row_weight_sides[name] = side
         return weight
 
-    def table(self, side: str, name: str, width: int, initializer="random_normal", **kwargs) -> Embedding:
+    def table(
+        self, side: str, name: str, width: int, initializer="random_normal", **kwargs
+    ) -> Embedding:
         """A built ``Embedding`` with one row per id of the ``side`` vocabulary."""
-        layer = Embedding(self.vocabulary(side).size, width, initializer, side=side, name=name, **kwargs)
+        layer = Embedding(
+            self.vocabulary(side).size, width, initializer, side=side, name=name, **kwargs
+        )
         layer.build()
         return layer
 
@@ -153,7 +170,10 @@ class ZooModel(Retrieval, keras.Model):
             pipeline=pipelines.known_pointwise,
             validation_pipeline=pipelines.pointwise,
             loss=keras.losses.MeanSquaredError(),
-            metrics=(keras.metrics.RootMeanSquaredError(name="rmse"), keras.metrics.MeanAbsoluteError(name="mae")),
+            metrics=(
+                keras.metrics.RootMeanSquaredError(name="rmse"),
+                keras.metrics.MeanAbsoluteError(name="mae"),
+            ),
             defaults=self.fit_defaults,
             **kwargs,
         )
@@ -188,7 +208,9 @@ class ZooModel(Retrieval, keras.Model):
 
     def query_vectors(self, user_index):
         """``[batch, d]`` vectors whose dot product with ``candidate_vectors()`` gives logits."""
-        raise NotImplementedError(f"{type(self).__name__} defines neither query_vectors nor all_item_scores")
+        raise NotImplementedError(
+            f"{type(self).__name__} defines neither query_vectors nor all_item_scores"
+        )
 
     def candidate_vectors(self):
         """``[items.size, d]`` candidate vectors (the retrieval index)."""
@@ -200,7 +222,9 @@ class ZooModel(Retrieval, keras.Model):
 
     def all_item_scores(self, user_index):
         """``[batch, items.size]`` scores of every item for each user index."""
-        logits = tf.matmul(self.query_vectors(user_index), self.candidate_vectors(), transpose_b=True)
+        logits = tf.matmul(
+            self.query_vectors(user_index), self.candidate_vectors(), transpose_b=True
+        )
         return self.scores_from_logits(logits, user_index)
 
     # -- serving ---------------------------------------------------------------------------

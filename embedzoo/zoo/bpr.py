@@ -18,12 +18,12 @@ popularity-like fallback. Unknown items score 0.
 
 from __future__ import annotations
 
+import functools
+
 import keras
 import tensorflow as tf
 
 from embedzoo.errors import ConfigError
-import functools
-
 from embedzoo.training.losses import BPRLoss
 from embedzoo.training.negative_pipelines import triplets
 from embedzoo.training.samplers import DISTRIBUTIONS
@@ -34,7 +34,9 @@ from embedzoo.zoo.registry import register
 
 def check_sampling(negative_sampling: str, sampling_alpha: float) -> tuple[str, float]:
     if negative_sampling not in DISTRIBUTIONS:
-        raise ConfigError(f"negative_sampling must be one of {DISTRIBUTIONS}, got {negative_sampling!r}")
+        raise ConfigError(
+            f"negative_sampling must be one of {DISTRIBUTIONS}, got {negative_sampling!r}"
+        )
     if float(sampling_alpha) < 0:
         raise ConfigError(f"sampling_alpha must be >= 0, got {sampling_alpha}")
     return negative_sampling, float(sampling_alpha)
@@ -109,7 +111,9 @@ class BPR(ZooModel):
         self.l2 = float(l2)
         self.bias_l2 = float(bias_l2)
         self.init_std = float(init_std)
-        self.negative_sampling, self.sampling_alpha = check_sampling(negative_sampling, sampling_alpha)
+        self.negative_sampling, self.sampling_alpha = check_sampling(
+            negative_sampling, sampling_alpha
+        )
         self.recency_weight, self.recency_power = check_recency(recency_weight, recency_power)
         init = keras.initializers.RandomNormal(stddev=self.init_std)
         self.user_factors = self.table("user", "user_factors", self.n_factors, init)
@@ -131,10 +135,15 @@ class BPR(ZooModel):
 
     def training_spec(self) -> TrainingSpec:
         pipeline = functools.partial(
-            triplets, negative_sampling=self.negative_sampling, sampling_alpha=self.sampling_alpha,
-            recency_weight=self.recency_weight, recency_power=self.recency_power,
+            triplets,
+            negative_sampling=self.negative_sampling,
+            sampling_alpha=self.sampling_alpha,
+            recency_weight=self.recency_weight,
+            recency_power=self.recency_power,
         )
-        return TrainingSpec(task=self.task, pipeline=pipeline, loss=BPRLoss(), defaults=self.fit_defaults)
+        return TrainingSpec(
+            task=self.task, pipeline=pipeline, loss=BPRLoss(), defaults=self.fit_defaults
+        )
 
     def call(self, inputs, training=False):
         """Scores of ``inputs["item"]`` for ``inputs["user"]``: ``[b]`` items → ``[b]`` scores,
@@ -144,7 +153,9 @@ class BPR(ZooModel):
         b = self.item_bias(inputs["item"])[..., 0]
         if training and (self.l2 or self.bias_l2):
             # per triplet: l2 · (|p_u|² + |q_pos|² + |q_neg|²) + bias_l2 · (b_pos² + b_neg²)
-            norms = tf.reduce_sum(p * p, -1) + tf.reduce_sum(q * q, axis=list(range(1, q.shape.rank)))
+            norms = tf.reduce_sum(p * p, -1) + tf.reduce_sum(
+                q * q, axis=list(range(1, q.shape.rank))
+            )
             bias = tf.reduce_sum(tf.reshape(b * b, [tf.shape(b)[0], -1]), axis=1)
             self.add_loss(self.l2 * tf.reduce_mean(norms) + self.bias_l2 * tf.reduce_mean(bias))
         if q.shape.rank == 3:
@@ -156,7 +167,9 @@ class BPR(ZooModel):
         return tf.concat([p, tf.ones_like(p[:, :1])], axis=1)
 
     def candidate_vectors(self):
-        return tf.concat([self.item_factors.embeddings.value, self.item_bias.embeddings.value], axis=1)
+        return tf.concat(
+            [self.item_factors.embeddings.value, self.item_bias.embeddings.value], axis=1
+        )
 
     def item_vectors(self):
         return self.item_factors.embeddings.value

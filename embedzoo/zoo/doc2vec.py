@@ -26,7 +26,7 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
-from embedzoo.datasets.interactions import Interactions, Vocabulary
+from embedzoo.datasets.interactions import Interactions
 from embedzoo.datasets.texts import TEXT, stopword_set, tokenize
 from embedzoo.errors import ConfigError, DataError
 from embedzoo.zoo.doc2vec_state import Doc2VecState, infer_vector, rebuild
@@ -37,8 +37,8 @@ from embedzoo.zoo.gensim_bridge import (
     require_gensim,
 )
 from embedzoo.zoo.history_model import HistoryVectorModel
-from embedzoo.zoo.retrieval import check_k, ids_out, padded_ids, top_k
 from embedzoo.zoo.registry import register
+from embedzoo.zoo.retrieval import check_k, ids_out, padded_ids, top_k
 
 
 @register("doc2vec")
@@ -99,13 +99,23 @@ class Doc2Vec(HistoryVectorModel):
         scoring: str = "cosine",
         **kwargs,
     ):
-        super().__init__(user_vocabulary, item_vocabulary, vector_size, history_length, scoring, **kwargs)
-        check_positive({
-            "window": (window, 1), "min_count": (min_count, 1), "negative": (negative, 0),
-            "sample": (sample, 0), "alpha": (alpha, 1e-12), "min_alpha": (min_alpha, 0),
-            "epochs": (epochs, 1), "workers": (workers, 1), "min_token_len": (min_token_len, 1),
-            "max_token_len": (max_token_len, min_token_len),
-        })
+        super().__init__(
+            user_vocabulary, item_vocabulary, vector_size, history_length, scoring, **kwargs
+        )
+        check_positive(
+            {
+                "window": (window, 1),
+                "min_count": (min_count, 1),
+                "negative": (negative, 0),
+                "sample": (sample, 0),
+                "alpha": (alpha, 1e-12),
+                "min_alpha": (min_alpha, 0),
+                "epochs": (epochs, 1),
+                "workers": (workers, 1),
+                "min_token_len": (min_token_len, 1),
+                "max_token_len": (max_token_len, min_token_len),
+            }
+        )
         if infer_epochs is not None and int(infer_epochs) < 1:
             raise ConfigError(f"infer_epochs must be >= 1 or None, got {infer_epochs}")
         if any(int(v) not in (0, 1) for v in (dm, dbow_words, hs, dm_mean)):
@@ -114,11 +124,21 @@ class Doc2Vec(HistoryVectorModel):
             )
         if not int(hs) and not int(negative):
             raise ConfigError("set negative > 0 or hs=1: otherwise Doc2Vec trains nothing")
-        if not (isinstance(text_column, str) or (isinstance(text_column, list | tuple) and text_column
-                                                 and all(isinstance(c, str) for c in text_column))):
-            raise ConfigError(f"text_column must be a column name or a list of them, got {text_column!r}")
+        if not (
+            isinstance(text_column, str)
+            or (
+                isinstance(text_column, list | tuple)
+                and text_column
+                and all(isinstance(c, str) for c in text_column)
+            )
+        ):
+            raise ConfigError(
+                f"text_column must be a column name or a list of them, got {text_column!r}"
+            )
         if not (stopwords is None or stopwords == "gensim" or isinstance(stopwords, list | tuple)):
-            raise ConfigError(f"stopwords must be 'gensim', None or a list of words, got {stopwords!r}")
+            raise ConfigError(
+                f"stopwords must be 'gensim', None or a list of words, got {stopwords!r}"
+            )
         self.dm, self.dbow_words, self.dm_mean = int(dm), int(dbow_words), int(dm_mean)
         self.window, self.min_count = int(window), int(min_count)
         self.hs, self.negative, self.ns_exponent = int(hs), int(negative), float(ns_exponent)
@@ -136,22 +156,48 @@ class Doc2Vec(HistoryVectorModel):
 
     def model_config(self) -> dict:
         return {
-            "vector_size": self.vector_size, "dm": self.dm, "dbow_words": self.dbow_words,
-            "window": self.window, "min_count": self.min_count, "hs": self.hs, "negative": self.negative,
-            "ns_exponent": self.ns_exponent, "sample": self.sample, "alpha": self.alpha,
-            "min_alpha": self.min_alpha, "dm_mean": self.dm_mean, "epochs": self.epochs,
-            "infer_epochs": self.infer_epochs, "workers": self.workers, "seed": self.seed,
-            "text_column": self.text_column, "stopwords": self.stopwords, "deacc": self.deacc,
-            "min_token_len": self.min_token_len, "max_token_len": self.max_token_len,
-            "history_length": self.history_length, "scoring": self.scoring,
+            "vector_size": self.vector_size,
+            "dm": self.dm,
+            "dbow_words": self.dbow_words,
+            "window": self.window,
+            "min_count": self.min_count,
+            "hs": self.hs,
+            "negative": self.negative,
+            "ns_exponent": self.ns_exponent,
+            "sample": self.sample,
+            "alpha": self.alpha,
+            "min_alpha": self.min_alpha,
+            "dm_mean": self.dm_mean,
+            "epochs": self.epochs,
+            "infer_epochs": self.infer_epochs,
+            "workers": self.workers,
+            "seed": self.seed,
+            "text_column": self.text_column,
+            "stopwords": self.stopwords,
+            "deacc": self.deacc,
+            "min_token_len": self.min_token_len,
+            "max_token_len": self.max_token_len,
+            "history_length": self.history_length,
+            "scoring": self.scoring,
         }
 
     def gensim_kwargs(self, seed: int) -> dict:
         return dict(
-            vector_size=self.vector_size, dm=self.dm, dbow_words=self.dbow_words, window=self.window,
-            min_count=self.min_count, hs=self.hs, negative=self.negative, ns_exponent=self.ns_exponent,
-            sample=self.sample, alpha=self.alpha, min_alpha=self.min_alpha, dm_mean=self.dm_mean,
-            epochs=self.epochs, seed=seed, workers=self.workers,
+            vector_size=self.vector_size,
+            dm=self.dm,
+            dbow_words=self.dbow_words,
+            window=self.window,
+            min_count=self.min_count,
+            hs=self.hs,
+            negative=self.negative,
+            ns_exponent=self.ns_exponent,
+            sample=self.sample,
+            alpha=self.alpha,
+            min_alpha=self.min_alpha,
+            dm_mean=self.dm_mean,
+            epochs=self.epochs,
+            seed=seed,
+            workers=self.workers,
         )
 
     # -- text ------------------------------------------------------------------------------
@@ -168,8 +214,10 @@ class Doc2Vec(HistoryVectorModel):
         columns = [self.text_column] if isinstance(self.text_column, str) else self.text_column
         missing = [c for c in columns if meta is None or c not in meta.columns]
         if missing:
-            raise DataError(f"{data._where()}: doc2vec needs item_metadata column(s) {missing};"
-                            " build the data with embedzoo.datasets.item_texts")
+            raise DataError(
+                f"{data._where()}: doc2vec needs item_metadata column(s) {missing};"
+                " build the data with embedzoo.datasets.item_texts"
+            )
         parts = meta[columns].fillna("").astype(str)
         texts = parts.iloc[:, 0] if len(columns) == 1 else parts.agg(" . ".join, axis=1)
         return [self.tokens(texts.get(item, "")) for item in self.items.ids]
@@ -187,17 +235,26 @@ class Doc2Vec(HistoryVectorModel):
         d2v = GensimDoc2Vec(**{**self.gensim_kwargs(seed), "epochs": epochs})
         d2v.build_vocab(docs)
         if len(d2v.wv) == 0:
-            raise DataError(f"{train._where()}: no word occurs min_count={self.min_count} times in the texts")
-        d2v.train(docs, total_examples=d2v.corpus_count, epochs=epochs,
-                  callbacks=[make_epoch_bridge(keras_callbacks, loss_per=None)])
+            raise DataError(
+                f"{train._where()}: no word occurs min_count={self.min_count} times in the texts"
+            )
+        d2v.train(
+            docs,
+            total_examples=d2v.corpus_count,
+            epochs=epochs,
+            callbacks=[make_epoch_bridge(keras_callbacks, loss_per=None)],
+        )
         vectors = np.zeros((self.items.size, self.vector_size), dtype=np.float32)
         usable = np.array([any(w in d2v.wv.key_to_index for w in t) for t in tokens], dtype=bool)
         rows = np.flatnonzero(usable)
         vectors[rows + 1] = d2v.dv.vectors[rows]
         if not usable.all():
             bad = self.items.ids[~usable]
-            warnings.warn(f"doc2vec: {len(bad)} item(s) have no text, or no word seen >= min_count times;"
-                          f" they get a zero vector (e.g. {bad[:5].tolist()})", stacklevel=3)
+            warnings.warn(
+                f"doc2vec: {len(bad)} item(s) have no text, or no word seen >= min_count times;"
+                f" they get a zero vector (e.g. {bad[:5].tolist()})",
+                stacklevel=3,
+            )
         self.inference_state.capture(d2v)
         self.gensim_model, self._inference = d2v, d2v
         return vectors
@@ -223,7 +280,9 @@ class Doc2Vec(HistoryVectorModel):
         for n, text in enumerate(texts):
             words = [w for w in self.tokens(text) if w in d2v.wv.key_to_index]
             if not words:
-                raise DataError(f"text {n} ({str(text)[:40]!r}) has no word this doc2vec model knows")
+                raise DataError(
+                    f"text {n} ({str(text)[:40]!r}) has no word this doc2vec model knows"
+                )
             out[n] = infer_vector(d2v, words, epochs, seed)
         return out
 
@@ -238,8 +297,10 @@ class Doc2Vec(HistoryVectorModel):
     # -- users -----------------------------------------------------------------------------
     def _require_users(self):
         if len(self.users) == 0:
-            raise DataError("this doc2vec model was trained on texts alone and has no users;"
-                            " use similar_items or similar_to_text, or train with interactions")
+            raise DataError(
+                "this doc2vec model was trained on texts alone and has no users;"
+                " use similar_items or similar_to_text, or train with interactions"
+            )
 
     def score(self, user_ids, item_ids, batch_size: int = 65536) -> np.ndarray:
         self._require_users()

@@ -83,7 +83,9 @@ def rebuild(state: Doc2VecState, gensim_kwargs: dict):
     from gensim.models import Doc2Vec
 
     if state.num_words == 0:
-        raise ValueError("this doc2vec model has not been trained: no word vocabulary to infer with")
+        raise ValueError(
+            "this doc2vec model has not been trained: no word vocabulary to infer with"
+        )
     # sorted_vocab=0 keeps the stored (training) word order, so the negative-sampling table
     # and the Huffman tree (hs=1) come out as they were in training.
     d2v = Doc2Vec(**{**gensim_kwargs, "min_count": 1, "workers": 1, "sorted_vocab": 0})
@@ -115,10 +117,29 @@ def infer_vector(d2v, words: list[str], epochs: int, seed: int) -> np.ndarray:
     delta = (alpha - min_alpha) / max(epochs - 1, 1)
     for _ in range(epochs):
         if d2v.sg:
-            train_document_dbow(d2v, words, tags, alpha, work, learn_words=False, learn_hidden=False,
-                                doctag_vectors=vector, doctags_lockf=lockf)
+            train_document_dbow(
+                d2v,
+                words,
+                tags,
+                alpha,
+                work,
+                learn_words=False,
+                learn_hidden=False,
+                doctag_vectors=vector,
+                doctags_lockf=lockf,
+            )
         else:
-            train_document_dm(d2v, words, tags, alpha, work, neu1, learn_words=False, learn_hidden=False,
-                              doctag_vectors=vector, doctags_lockf=lockf)
+            train_document_dm(
+                d2v,
+                words,
+                tags,
+                alpha,
+                work,
+                neu1,
+                learn_words=False,
+                learn_hidden=False,
+                doctag_vectors=vector,
+                doctags_lockf=lockf,
+            )
         alpha -= delta
     return vector[0]

@@ -23,7 +23,6 @@ import pandas as pd
 import tensorflow as tf
 
 from embedzoo.errors import ConfigError
-from embedzoo.core.layers import Embedding
 from embedzoo.training.spec import TrainingSpec
 from embedzoo.zoo.base import ZooModel
 from embedzoo.zoo.registry import register
@@ -139,13 +138,19 @@ class DotBiasMF(ZooModel):
             # The embedding, and the prior mean its least-squares map gives (per row).
             self.user_prior = self.table("user", "user_prior", k, "zeros", trainable=False)
             self.item_prior = self.table("item", "item_prior", k, "zeros", trainable=False)
-            self.user_prior_mean = self.table("user", "user_prior_mean", k, "zeros", trainable=False)
-            self.item_prior_mean = self.table("item", "item_prior_mean", k, "zeros", trainable=False)
+            self.user_prior_mean = self.table(
+                "user", "user_prior_mean", k, "zeros", trainable=False
+            )
+            self.item_prior_mean = self.table(
+                "item", "item_prior_mean", k, "zeros", trainable=False
+            )
         self._prior_solvers = None
         self.global_bias = self.add_weight(shape=(), initializer="zeros", name="global_bias")
         if self.prior:
             # 1 once the embedding is computed: later fits (fine-tuning) keep factors and prior.
-            self.prior_ready = self.add_weight(shape=(), initializer="zeros", trainable=False, name="prior_ready")
+            self.prior_ready = self.add_weight(
+                shape=(), initializer="zeros", trainable=False, name="prior_ready"
+            )
         self.built = True
 
     def model_config(self) -> dict:
@@ -167,7 +172,9 @@ class DotBiasMF(ZooModel):
         bu, bi = self.user_bias(u)[:, 0], self.item_bias(i)[:, 0]
         shift = self.user_range(u) if self.user_y_range else None
         if training:
-            dp, dq = (p - self.user_prior_mean(u), q - self.item_prior_mean(i)) if self.prior else (p, q)
+            dp, dq = (
+                (p - self.user_prior_mean(u), q - self.item_prior_mean(i)) if self.prior else (p, q)
+            )
             penalty = self.l2 * (
                 self.row_penalty(u, tf.reduce_sum(dp * dp, -1), "user")
                 + self.row_penalty(i, tf.reduce_sum(dq * dq, -1), "item")
@@ -176,7 +183,9 @@ class DotBiasMF(ZooModel):
                 self.row_penalty(u, bu * bu, "user") + self.row_penalty(i, bi * bi, "item")
             )
             if shift is not None:
-                penalty += self.y_range_l2 * self.row_penalty(u, tf.reduce_sum(shift * shift, -1), "user")
+                penalty += self.y_range_l2 * self.row_penalty(
+                    u, tf.reduce_sum(shift * shift, -1), "user"
+                )
             self.add_loss(penalty)
         logits = tf.reduce_sum(p * q, -1) + bu + bi + self.global_bias
         return squash(logits, self.y_range, shift)
@@ -192,10 +201,17 @@ class DotBiasMF(ZooModel):
         if not self.prior or float(keras.ops.convert_to_numpy(self.prior_ready)) > 0:
             return
         P, Q = spectral_embedding(
-            user_index, item_index, self.users.size, self.items.size, self.n_factors,
+            user_index,
+            item_index,
+            self.users.size,
+            self.items.size,
+            self.n_factors,
             degree_power=self.prior_degree_power,
         )
-        for values, prior, factors in ((P, self.user_prior, self.user_factors), (Q, self.item_prior, self.item_factors)):
+        for values, prior, factors in (
+            (P, self.user_prior, self.user_factors),
+            (Q, self.item_prior, self.item_factors),
+        ):
             values[0] = 0.0  # the unknown row
             std = float(values[1:].std()) if len(values) > 1 else 0.0
             if std > 0:
@@ -225,7 +241,9 @@ class DotBiasMF(ZooModel):
                 emb = keras.ops.convert_to_numpy(prior.embeddings)
                 x = np.concatenate([np.ones((len(emb), 1), np.float32), emb], axis=1)
                 rows = np.flatnonzero(keras.ops.convert_to_numpy(weight) > 0)
-                self._prior_solvers.append((x, rows, np.linalg.pinv(x[rows]) if len(rows) else None))
+                self._prior_solvers.append(
+                    (x, rows, np.linalg.pinv(x[rows]) if len(rows) else None)
+                )
         for (_, factors, mean, _), (x, rows, pinv) in zip(sides, self._prior_solvers, strict=True):
             if pinv is None:
                 continue

@@ -11,11 +11,11 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from embedzoo.core.layers import scores_in_item_chunks
 from embedzoo.errors import ConfigError
+from embedzoo.training.spec import TrainingSpec
 from embedzoo.zoo.base import ZooModel
 from embedzoo.zoo.dot_bias_mf import check_y_range, squash
-from embedzoo.core.layers import scores_in_item_chunks
-from embedzoo.training.spec import TrainingSpec
 from embedzoo.zoo.registry import register
 
 
@@ -80,8 +80,12 @@ class EmbeddingNN(ZooModel):
             raise ConfigError(f"dropout has {len(drops)} values for {len(widths)} hidden layers")
         self.hidden_layers = tuple(widths)
         self.dropout = [float(d) for d in drops]
-        self.user_embedding_size = int(user_embedding_size or default_embedding_size(self.users.size))
-        self.item_embedding_size = int(item_embedding_size or default_embedding_size(self.items.size))
+        self.user_embedding_size = int(
+            user_embedding_size or default_embedding_size(self.users.size)
+        )
+        self.item_embedding_size = int(
+            item_embedding_size or default_embedding_size(self.items.size)
+        )
         self.embedding_dropout = float(embedding_dropout)
         self.y_range = check_y_range(y_range)
         self.l2 = float(l2)
@@ -130,10 +134,13 @@ class EmbeddingNN(ZooModel):
         u = self.user_embedding(users)
         v = self.item_embedding(items)
         if training and self.l2:
-            self.add_loss(self.l2 * (
-                self.row_penalty(users, tf.reduce_sum(u * u, -1), "user")
-                + self.row_penalty(items, tf.reduce_sum(v * v, -1), "item")
-            ))
+            self.add_loss(
+                self.l2
+                * (
+                    self.row_penalty(users, tf.reduce_sum(u * u, -1), "user")
+                    + self.row_penalty(items, tf.reduce_sum(v * v, -1), "item")
+                )
+            )
         x = self.input_dropout(tf.concat([u, v], axis=-1), training=training)
         for dense, drop in zip(self.dense_layers, self.dropout_layers, strict=True):
             x = drop(dense(x), training=training)
@@ -141,15 +148,22 @@ class EmbeddingNN(ZooModel):
         if self.biases:
             bu, bi = self.user_bias(users)[:, 0], self.item_bias(items)[:, 0]
             if training and self.bias_l2:
-                self.add_loss(self.bias_l2 * (
-                    self.row_penalty(users, bu * bu, "user") + self.row_penalty(items, bi * bi, "item")
-                ))
+                self.add_loss(
+                    self.bias_l2
+                    * (
+                        self.row_penalty(users, bu * bu, "user")
+                        + self.row_penalty(items, bi * bi, "item")
+                    )
+                )
             logits += bu + bi
         shift = None
         if self.user_y_range:
             shift = self.user_range(users)
             if training and self.y_range_l2:
-                self.add_loss(self.y_range_l2 * self.row_penalty(users, tf.reduce_sum(shift * shift, -1), "user"))
+                self.add_loss(
+                    self.y_range_l2
+                    * self.row_penalty(users, tf.reduce_sum(shift * shift, -1), "user")
+                )
         return squash(logits, self.y_range, shift)
 
     def training_spec(self) -> TrainingSpec:

@@ -117,7 +117,11 @@ def warmup_requests(model, name: str, batch: int = 4) -> list:
             if spec.dtype == tf.string:
                 values = np.asarray(values).astype(str)
             request.inputs[spec.name].CopyFrom(tf.make_tensor_proto(values, spec.dtype))
-        logs.append(prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request)))
+        logs.append(
+            prediction_log_pb2.PredictionLog(
+                predict_log=prediction_log_pb2.PredictLog(request=request)
+            )
+        )
     return logs
 
 

@@ -36,12 +36,16 @@ def grow(model, interactions: Interactions):
     """
     users = model.users.extend(interactions.frame["user"].to_numpy())
     items = model.items.extend(interactions.frame["item"].to_numpy())
-    config = dict(model.get_config(), user_vocabulary=users.to_list(), item_vocabulary=items.to_list())
+    config = dict(
+        model.get_config(), user_vocabulary=users.to_list(), item_vocabulary=items.to_list()
+    )
     with model.distribute_strategy.scope():
         grown = type(model).from_config(config)
     old_weights, new_weights = model.weights, grown.weights
     if [w.path for w in old_weights] != [w.path for w in new_weights]:
-        raise ConfigError(f"cannot grow {model.name}: its weights depend on more than its vocabularies")
+        raise ConfigError(
+            f"cannot grow {model.name}: its weights depend on more than its vocabularies"
+        )
     for old, new in zip(old_weights, new_weights, strict=True):
         value = keras.ops.convert_to_numpy(old)
         if tuple(old.shape) == tuple(new.shape):
@@ -52,7 +56,9 @@ def grow(model, interactions: Interactions):
             new.assign(rows)
         else:
             raise ConfigError(f"cannot grow weight {old.path}: {old.shape} → {new.shape}")
-    grown.seen_items.load_own_variables({"indptr": model.seen_items.indptr, "indices": model.seen_items.indices})
+    grown.seen_items.load_own_variables(
+        {"indptr": model.seen_items.indptr, "indices": model.seen_items.indices}
+    )
     grown.seen_items.grown(users.size)
     return grown
 
@@ -105,7 +111,9 @@ def fine_tune(
     if not spec.trained_by_keras:
         if spec.fine_tune is not None:
             return spec.fine_tune(new_interactions, validation=validation, epochs=epochs, seed=seed)
-        raise ConfigError(f"{model.zoo_name} is trained by an external engine and cannot be fine-tuned; retrain it")
+        raise ConfigError(
+            f"{model.zoo_name} is trained by an external engine and cannot be fine-tuned; retrain it"
+        )
     keras.utils.set_random_seed(seed)
     n_users, n_items = model.users.size, model.items.size
     old_seen = model.seen_items.pairs()
@@ -114,8 +122,14 @@ def fine_tune(
     frozen, fixed = _freeze_old(grown, n_users, n_items) if freeze_old else ([], [])
     try:
         history = training.fit(
-            grown, new_interactions, validation=validation, epochs=epochs, batch_size=batch_size,
-            learning_rate=learning_rate, seed=seed, verbose=verbose,
+            grown,
+            new_interactions,
+            validation=validation,
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            seed=seed,
+            verbose=verbose,
         )
     finally:
         for layer in frozen:
@@ -131,7 +145,8 @@ def _merge_memory(model, old_seen, old_popularity, n_users: int, n_items: int) -
     old_users, old_items = old_seen
     new_users, new_items = model.seen_items.pairs()
     model.seen_items.set(
-        np.concatenate([old_users, new_users]), np.concatenate([old_items, new_items]),
+        np.concatenate([old_users, new_users]),
+        np.concatenate([old_items, new_items]),
         num_users=model.users.size,
     )
     popularity = keras.ops.convert_to_numpy(model.item_popularity)

@@ -37,8 +37,13 @@ def callback_list(model, callbacks, epochs: int, verbose) -> keras.callbacks.Cal
     One gensim epoch counts as one "step" for the progress bar.
     """
     return keras.callbacks.CallbackList(
-        list(callbacks or []), add_history=True, add_progbar=verbose != 0, model=model,
-        verbose=verbose, epochs=int(epochs), steps=1,
+        list(callbacks or []),
+        add_history=True,
+        add_progbar=verbose != 0,
+        model=model,
+        verbose=verbose,
+        epochs=int(epochs),
+        steps=1,
     )
 
 

@@ -35,7 +35,9 @@ from embedzoo.zoo.retrieval import popularity_share
 SCORINGS = ("dot", "cosine")
 
 
-def time_order(groups: np.ndarray, item_index: np.ndarray, timestamps: np.ndarray | None) -> np.ndarray:
+def time_order(
+    groups: np.ndarray, item_index: np.ndarray, timestamps: np.ndarray | None
+) -> np.ndarray:
     """Row positions sorted by (group, timestamp, item index), or by (group, row) without times.
 
     Vocabularies are sorted, so item index order is raw item id order: equal timestamps are
@@ -73,8 +75,15 @@ class HistoryVectorModel(ZooModel):
 
     task = "ranking"
 
-    def __init__(self, user_vocabulary, item_vocabulary, vector_size: int, history_length: int,
-                 scoring: str, **kwargs):
+    def __init__(
+        self,
+        user_vocabulary,
+        item_vocabulary,
+        vector_size: int,
+        history_length: int,
+        scoring: str,
+        **kwargs,
+    ):
         super().__init__(user_vocabulary, item_vocabulary, **kwargs)
         if int(vector_size) < 1:
             raise ConfigError(f"vector_size must be >= 1, got {vector_size}")
@@ -86,7 +95,9 @@ class HistoryVectorModel(ZooModel):
         self.history_length = int(history_length)
         self.scoring = scoring
         self.item_table = self.table("item", "item_table", self.vector_size, "zeros")
-        self.user_history = self.add_row_weight("user", "user_history", self.history_length, dtype="int32")
+        self.user_history = self.add_row_weight(
+            "user", "user_history", self.history_length, dtype="int32"
+        )
         self.gensim_model = None  # the trained gensim object, in memory only (never saved)
         self._remembered = None
         self.built = True
@@ -123,8 +134,15 @@ class HistoryVectorModel(ZooModel):
     def training_spec(self) -> TrainingSpec:
         return TrainingSpec(task=self.task, engine=self.train_on, defaults=self.fit_defaults)
 
-    def train_on(self, train: Interactions, validation=None, epochs: int | None = None, seed: int = 0,
-                 verbose="auto", callbacks=()) -> keras.callbacks.History:
+    def train_on(
+        self,
+        train: Interactions,
+        validation=None,
+        epochs: int | None = None,
+        seed: int = 0,
+        verbose="auto",
+        callbacks=(),
+    ) -> keras.callbacks.History:
         """Trains the vectors with gensim and copies them into the item table.
 
         Args:
@@ -139,8 +157,11 @@ class HistoryVectorModel(ZooModel):
             the ``keras.callbacks.History`` (also ``model.history``).
         """
         if validation is not None:
-            warnings.warn(f"{self.zoo_name}: validation data is not evaluated during gensim training;"
-                          " use embedzoo.training.evaluation after fit", stacklevel=2)
+            warnings.warn(
+                f"{self.zoo_name}: validation data is not evaluated during gensim training;"
+                " use embedzoo.training.evaluation after fit",
+                stacklevel=2,
+            )
         if self._remembered is None or self._remembered() is not train:
             self.remember(train)  # fit already did; direct callers get the same state
         epochs = int(epochs if epochs is not None else self.epochs)

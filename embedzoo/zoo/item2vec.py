@@ -87,34 +87,69 @@ class Item2Vec(HistoryVectorModel):
         scoring: str = "dot",
         **kwargs,
     ):
-        super().__init__(user_vocabulary, item_vocabulary, vector_size, history_length, scoring, **kwargs)
-        check_positive({
-            "window": (window, 1), "min_count": (min_count, 1), "negative": (negative, 0),
-            "sample": (sample, 0), "alpha": (alpha, 1e-12), "min_alpha": (min_alpha, 0),
-            "epochs": (epochs, 1), "workers": (workers, 1), "min_sequence_length": (min_sequence_length, 1),
-        })
+        super().__init__(
+            user_vocabulary, item_vocabulary, vector_size, history_length, scoring, **kwargs
+        )
+        check_positive(
+            {
+                "window": (window, 1),
+                "min_count": (min_count, 1),
+                "negative": (negative, 0),
+                "sample": (sample, 0),
+                "alpha": (alpha, 1e-12),
+                "min_alpha": (min_alpha, 0),
+                "epochs": (epochs, 1),
+                "workers": (workers, 1),
+                "min_sequence_length": (min_sequence_length, 1),
+            }
+        )
         if int(sg) not in (0, 1) or int(hs) not in (0, 1) or int(cbow_mean) not in (0, 1):
             raise ConfigError(f"sg, hs and cbow_mean must be 0 or 1, got {sg}, {hs}, {cbow_mean}")
         if not int(hs) and not int(negative):
             raise ConfigError("set negative > 0 or hs=1: otherwise Word2Vec trains nothing")
         if not isinstance(group_column, str) or not group_column:
             raise ConfigError(f"group_column must be a column name, got {group_column!r}")
-        self.window, self.min_count, self.sg, self.hs = int(window), int(min_count), int(sg), int(hs)
-        self.negative, self.ns_exponent, self.cbow_mean = int(negative), float(ns_exponent), int(cbow_mean)
+        self.window, self.min_count, self.sg, self.hs = (
+            int(window),
+            int(min_count),
+            int(sg),
+            int(hs),
+        )
+        self.negative, self.ns_exponent, self.cbow_mean = (
+            int(negative),
+            float(ns_exponent),
+            int(cbow_mean),
+        )
         self.sample, self.alpha, self.min_alpha = float(sample), float(alpha), float(min_alpha)
-        self.shrink_windows, self.epochs, self.workers = bool(shrink_windows), int(epochs), int(workers)
+        self.shrink_windows, self.epochs, self.workers = (
+            bool(shrink_windows),
+            int(epochs),
+            int(workers),
+        )
         self.seed = None if seed is None else int(seed)
         self.group_column = group_column
         self.min_sequence_length = int(min_sequence_length)
 
     def model_config(self) -> dict:
         return {
-            "vector_size": self.vector_size, "window": self.window, "min_count": self.min_count,
-            "sg": self.sg, "hs": self.hs, "negative": self.negative, "ns_exponent": self.ns_exponent,
-            "cbow_mean": self.cbow_mean, "sample": self.sample, "alpha": self.alpha,
-            "min_alpha": self.min_alpha, "shrink_windows": self.shrink_windows, "epochs": self.epochs,
-            "workers": self.workers, "seed": self.seed, "group_column": self.group_column,
-            "min_sequence_length": self.min_sequence_length, "history_length": self.history_length,
+            "vector_size": self.vector_size,
+            "window": self.window,
+            "min_count": self.min_count,
+            "sg": self.sg,
+            "hs": self.hs,
+            "negative": self.negative,
+            "ns_exponent": self.ns_exponent,
+            "cbow_mean": self.cbow_mean,
+            "sample": self.sample,
+            "alpha": self.alpha,
+            "min_alpha": self.min_alpha,
+            "shrink_windows": self.shrink_windows,
+            "epochs": self.epochs,
+            "workers": self.workers,
+            "seed": self.seed,
+            "group_column": self.group_column,
+            "min_sequence_length": self.min_sequence_length,
+            "history_length": self.history_length,
             "scoring": self.scoring,
         }
 
@@ -132,8 +167,10 @@ class Item2Vec(HistoryVectorModel):
         """
         frame = train.frame
         if self.group_column not in frame.columns:
-            raise DataError(f"{train._where()}: item2vec group_column {self.group_column!r} is not a column;"
-                            f" columns are {list(frame.columns)}")
+            raise DataError(
+                f"{train._where()}: item2vec group_column {self.group_column!r} is not a column;"
+                f" columns are {list(frame.columns)}"
+            )
         items = self.items.lookup(frame["item"].to_numpy())
         groups = pd.factorize(frame[self.group_column], sort=True)[0]
         ts = frame[TIMESTAMP].to_numpy() if TIMESTAMP in frame.columns else None
@@ -141,7 +178,9 @@ class Item2Vec(HistoryVectorModel):
         order = order[items[order] > 0]
         groups, tokens = groups[order], self.token(items[order])
         bounds = np.flatnonzero(np.diff(groups)) + 1
-        sentences = [s.tolist() for s in np.split(tokens, bounds) if len(s) >= self.min_sequence_length]
+        sentences = [
+            s.tolist() for s in np.split(tokens, bounds) if len(s) >= self.min_sequence_length
+        ]
         if not sentences:
             raise DataError(
                 f"{train._where()}: no {self.group_column!r} sequence has >= {self.min_sequence_length} known"
@@ -155,10 +194,22 @@ class Item2Vec(HistoryVectorModel):
 
         sentences = self.sequences(train)
         w2v = Word2Vec(
-            vector_size=self.vector_size, window=self.window, min_count=self.min_count, sg=self.sg,
-            hs=self.hs, negative=self.negative, ns_exponent=self.ns_exponent, cbow_mean=self.cbow_mean,
-            sample=self.sample, alpha=self.alpha, min_alpha=self.min_alpha, seed=seed,
-            workers=self.workers, epochs=epochs, shrink_windows=self.shrink_windows, compute_loss=True,
+            vector_size=self.vector_size,
+            window=self.window,
+            min_count=self.min_count,
+            sg=self.sg,
+            hs=self.hs,
+            negative=self.negative,
+            ns_exponent=self.ns_exponent,
+            cbow_mean=self.cbow_mean,
+            sample=self.sample,
+            alpha=self.alpha,
+            min_alpha=self.min_alpha,
+            seed=seed,
+            workers=self.workers,
+            epochs=epochs,
+            shrink_windows=self.shrink_windows,
+            compute_loss=True,
         )
         w2v.build_vocab(sentences)
         if len(w2v.wv) == 0:
@@ -166,8 +217,13 @@ class Item2Vec(HistoryVectorModel):
                 f"{train._where()}: no item occurs min_count={self.min_count} times in the sequences"
             )
         bridge = make_epoch_bridge(keras_callbacks, loss_per=sum(map(len, sentences)))
-        w2v.train(sentences, total_examples=w2v.corpus_count, epochs=epochs, compute_loss=True,
-                  callbacks=[bridge])
+        w2v.train(
+            sentences,
+            total_examples=w2v.corpus_count,
+            epochs=epochs,
+            compute_loss=True,
+            callbacks=[bridge],
+        )
         self.gensim_model = w2v
         lookup = pd.Index(self.token(np.arange(1, self.items.size)))
         rows = lookup.get_indexer(w2v.wv.index_to_key) + 1

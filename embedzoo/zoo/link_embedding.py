@@ -33,7 +33,15 @@ from embedzoo.training import link_pairs, pipelines
 from embedzoo.training.spec import TrainingSpec
 from embedzoo.zoo.base import ZooModel, id_dtype
 from embedzoo.zoo.registry import register
-from embedzoo.zoo.retrieval import check_k, cosine_scores, ids_out, padded_ids, popularity_share, raw_tensor, top_k
+from embedzoo.zoo.retrieval import (
+    check_k,
+    cosine_scores,
+    ids_out,
+    padded_ids,
+    popularity_share,
+    raw_tensor,
+    top_k,
+)
 
 
 @register("link_embedding")
@@ -115,13 +123,17 @@ class LinkEmbedding(ZooModel):
     # -- training -----------------------------------------------------------------------
     def training_spec(self) -> TrainingSpec:
         pipeline = functools.partial(
-            link_pairs.link_pairs, negative_ratio=self.negative_ratio, classification=self.classification
+            link_pairs.link_pairs,
+            negative_ratio=self.negative_ratio,
+            classification=self.classification,
         )
         return TrainingSpec(
             task=self.task,
             pipeline=pipeline,
             validation_pipeline=pipelines.pointwise,  # labelled pairs (link_pairs.labelled_pairs)
-            loss=keras.losses.BinaryCrossentropy() if self.classification else keras.losses.MeanSquaredError(),
+            loss=keras.losses.BinaryCrossentropy()
+            if self.classification
+            else keras.losses.MeanSquaredError(),
             metrics=(keras.metrics.BinaryAccuracy(name="accuracy"),) if self.classification else (),
             defaults=self.fit_defaults,
         )
@@ -130,7 +142,9 @@ class LinkEmbedding(ZooModel):
         """Also counts how many entities use each link (``similar_links`` of unknown links)."""
         super().remember(interactions)
         links = self.users.lookup(interactions.frame["user"].to_numpy())
-        self.link_popularity.assign(np.bincount(links[links > 0], minlength=self.users.size).astype("float32"))
+        self.link_popularity.assign(
+            np.bincount(links[links > 0], minlength=self.users.size).astype("float32")
+        )
 
     # -- the model ----------------------------------------------------------------------
     def _output(self, cosine):
@@ -162,7 +176,9 @@ class LinkEmbedding(ZooModel):
     # -- links' neighbours --------------------------------------------------------------
     def similar_links_graph(self, link_ids, k):
         """Raw link ids, k → cosine neighbours among links (the link itself excluded)."""
-        scores = cosine_scores(self.link_vectors(), self.user_lookup(link_ids), popularity_share(self.link_popularity))
+        scores = cosine_scores(
+            self.link_vectors(), self.user_lookup(link_ids), popularity_share(self.link_popularity)
+        )
         return top_k(scores, k, padded_ids(self.users))
 
     def similar_links(self, link_ids, k: int = 10):
@@ -179,7 +195,10 @@ class LinkEmbedding(ZooModel):
 
     def serving_endpoints(self) -> dict:
         """The contract's signatures plus ``similar_links``."""
-        spec = [tf.TensorSpec([None], id_dtype(self.users), name="link_id"), tf.TensorSpec([], tf.int32, name="k")]
+        spec = [
+            tf.TensorSpec([None], id_dtype(self.users), name="link_id"),
+            tf.TensorSpec([], tf.int32, name="k"),
+        ]
 
         def similar_links(link_id, k):
             ids, scores = self.similar_links_graph(link_id, k)

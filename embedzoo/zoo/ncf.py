@@ -24,8 +24,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from embedzoo.errors import ConfigError
 from embedzoo.core.layers import scores_in_item_chunks
+from embedzoo.errors import ConfigError
 from embedzoo.training.losses import LogisticLoss
 from embedzoo.training.negative_pipelines import pointwise_negatives
 from embedzoo.training.spec import TrainingSpec
@@ -42,14 +42,18 @@ class _NCF(ZooModel):
     # networks overfit after about 8 epochs of 4 negatives per positive.
     fit_defaults = {"epochs": 8, "batch_size": 1024, "optimizer": "adam", "learning_rate": 0.003}
 
-    def _common(self, num_negatives, l2, negative_sampling, sampling_alpha, recency_weight, recency_power):
+    def _common(
+        self, num_negatives, l2, negative_sampling, sampling_alpha, recency_weight, recency_power
+    ):
         if int(num_negatives) < 1:
             raise ConfigError(f"num_negatives must be >= 1, got {num_negatives}")
         if float(l2) < 0:
             raise ConfigError(f"l2 must be >= 0, got {l2}")
         self.num_negatives = int(num_negatives)
         self.l2 = float(l2)
-        self.negative_sampling, self.sampling_alpha = check_sampling(negative_sampling, sampling_alpha)
+        self.negative_sampling, self.sampling_alpha = check_sampling(
+            negative_sampling, sampling_alpha
+        )
         self.recency_weight, self.recency_power = check_recency(recency_weight, recency_power)
 
     def _common_config(self) -> dict:
@@ -79,16 +83,24 @@ class _NCF(ZooModel):
 
     def _penalise(self, *rows):
         if self.l2:
-            self.add_loss(self.l2 * tf.add_n([tf.reduce_mean(tf.reduce_sum(r * r, -1)) for r in rows]))
+            self.add_loss(
+                self.l2 * tf.add_n([tf.reduce_mean(tf.reduce_sum(r * r, -1)) for r in rows])
+            )
 
     def training_spec(self) -> TrainingSpec:
         pipeline = functools.partial(
-            pointwise_negatives, num_negatives=self.num_negatives, negative_sampling=self.negative_sampling,
-            sampling_alpha=self.sampling_alpha, recency_weight=self.recency_weight,
+            pointwise_negatives,
+            num_negatives=self.num_negatives,
+            negative_sampling=self.negative_sampling,
+            sampling_alpha=self.sampling_alpha,
+            recency_weight=self.recency_weight,
             recency_power=self.recency_power,
         )
         return TrainingSpec(
-            task=self.task, pipeline=pipeline, loss=LogisticLoss(), defaults=self.fit_defaults,
+            task=self.task,
+            pipeline=pipeline,
+            loss=LogisticLoss(),
+            defaults=self.fit_defaults,
             examples_per_row=1 + self.num_negatives,
         )
 
@@ -97,13 +109,16 @@ class _NCF(ZooModel):
         first layer's item half once, the rest on item chunks (``scores_in_item_chunks``)."""
         first = dense[0] if dense else None
         if first is None:
+
             def block(rows):
                 pairs = tf.concat(
                     [tf.repeat(user_vec[:, None, :], tf.shape(rows)[0], axis=1),
                      tf.repeat(rows[None], tf.shape(user_vec)[0], axis=0)], axis=-1)  # fmt: skip
                 return head(pairs)
 
-            return scores_in_item_chunks(block, item_table, user_vec.shape[-1] + item_table.shape[-1])
+            return scores_in_item_chunks(
+                block, item_table, user_vec.shape[-1] + item_table.shape[-1]
+            )
         width = user_vec.shape[-1]
         user_part = tf.matmul(user_vec, first.kernel[:width])
         item_part = tf.matmul(item_table, first.kernel[width:]) + first.bias
@@ -120,7 +135,9 @@ class _NCF(ZooModel):
 def _check_layers(mlp_layers) -> tuple[int, ...]:
     widths = tuple(int(w) for w in mlp_layers)
     if len(widths) < 1 or min(widths) < 1 or widths[0] % 2:
-        raise ConfigError(f"mlp_layers must be positive widths with an even first one, got {mlp_layers!r}")
+        raise ConfigError(
+            f"mlp_layers must be positive widths with an even first one, got {mlp_layers!r}"
+        )
     return widths
 
 
@@ -154,7 +171,9 @@ class GMF(_NCF):
         if int(n_factors) < 1:
             raise ConfigError(f"n_factors must be >= 1, got {n_factors}")
         self.n_factors = int(n_factors)
-        self._common(num_negatives, l2, negative_sampling, sampling_alpha, recency_weight, recency_power)
+        self._common(
+            num_negatives, l2, negative_sampling, sampling_alpha, recency_weight, recency_power
+        )
         self.gmf_user, self.gmf_item = self._embeddings("gmf", self.n_factors)
         self.head = keras.layers.Dense(1, name="head")
         self.head.build((None, self.n_factors))
@@ -196,7 +215,9 @@ class MLP(_NCF):
                  recency_weight: float = 10.0, recency_power: float = 8.0, **kwargs):  # fmt: skip
         super().__init__(user_vocabulary, item_vocabulary, **kwargs)
         self.mlp_layers = _check_layers(mlp_layers)
-        self._common(num_negatives, l2, negative_sampling, sampling_alpha, recency_weight, recency_power)
+        self._common(
+            num_negatives, l2, negative_sampling, sampling_alpha, recency_weight, recency_power
+        )
         self.mlp_user, self.mlp_item = self._embeddings("mlp", self.mlp_layers[0] // 2)
         self.tower = self._tower(self.mlp_layers)
         self.head = keras.layers.Dense(1, name="head")
@@ -220,7 +241,9 @@ class MLP(_NCF):
 
     def all_item_scores(self, user_index):
         return self._tower_all_items(
-            self.tower, self.mlp_user(user_index), self.mlp_item.embeddings.value,
+            self.tower,
+            self.mlp_user(user_index),
+            self.mlp_item.embeddings.value,
             lambda x: self.head(x)[..., 0],
         )
 
@@ -253,7 +276,9 @@ class NeuMF(_NCF):
             raise ConfigError(f"n_factors must be >= 1, got {n_factors}")
         self.n_factors = int(n_factors)
         self.mlp_layers = _check_layers(mlp_layers)
-        self._common(num_negatives, l2, negative_sampling, sampling_alpha, recency_weight, recency_power)
+        self._common(
+            num_negatives, l2, negative_sampling, sampling_alpha, recency_weight, recency_power
+        )
         self.gmf_user, self.gmf_item = self._embeddings("gmf", self.n_factors)
         self.mlp_user, self.mlp_item = self._embeddings("mlp", self.mlp_layers[0] // 2)
         self.tower = self._tower(self.mlp_layers)
@@ -262,7 +287,11 @@ class NeuMF(_NCF):
         self.built = True
 
     def model_config(self) -> dict:
-        return {"n_factors": self.n_factors, "mlp_layers": list(self.mlp_layers), **self._common_config()}
+        return {
+            "n_factors": self.n_factors,
+            "mlp_layers": list(self.mlp_layers),
+            **self._common_config(),
+        }
 
     def call(self, inputs, training=False):
         p, q = self.gmf_user(inputs["user"]), self.gmf_item(inputs["item"])
@@ -279,7 +308,9 @@ class NeuMF(_NCF):
         p = self.gmf_user(user_index) * kernel[: self.n_factors][None, :]
         gmf = tf.matmul(p, self.gmf_item.embeddings.value, transpose_b=True)
         mlp = self._tower_all_items(
-            self.tower, self.mlp_user(user_index), self.mlp_item.embeddings.value,
+            self.tower,
+            self.mlp_user(user_index),
+            self.mlp_item.embeddings.value,
             lambda x: tf.tensordot(x, kernel[self.n_factors :], axes=[[2], [0]]),
         )
         return gmf + mlp + self.head.bias
@@ -323,7 +354,11 @@ class NeuMF(_NCF):
             mine.set_weights(theirs.get_weights())
         a = float(alpha)
         kernel = np.concatenate([a * gmf.head.kernel.numpy(), (1 - a) * mlp.head.kernel.numpy()])
-        model.head.set_weights([kernel, a * gmf.head.bias.numpy() + (1 - a) * mlp.head.bias.numpy()])
-        model.seen_items.load_own_variables({"indptr": gmf.seen_items.indptr, "indices": gmf.seen_items.indices})
+        model.head.set_weights(
+            [kernel, a * gmf.head.bias.numpy() + (1 - a) * mlp.head.bias.numpy()]
+        )
+        model.seen_items.load_own_variables(
+            {"indptr": gmf.seen_items.indptr, "indices": gmf.seen_items.indices}
+        )
         model.item_popularity.assign(gmf.item_popularity)
         return model

@@ -80,7 +80,9 @@ RANKING_KEYS = ("sampled_popularity_hr@10", "sampled_uniform_hr@10", "ndcg@10", 
 def _ranking_metrics(model, split: Split) -> dict:
     from embedzoo.training.evaluation import ranking_report
 
-    row = ranking_report({"m": model}, split.train, split.test, seed=0, cold_users="skip").to_dict()["models"]["m"]
+    row = ranking_report(
+        {"m": model}, split.train, split.test, seed=0, cold_users="skip"
+    ).to_dict()["models"]["m"]
     return {key: round(float(row[key]), 6) for key in RANKING_KEYS if key in row}
 
 
@@ -97,7 +99,9 @@ def _links_metrics(model, split: Split) -> dict:
     from embedzoo.training.link_metrics import link_prediction_auc
 
     everything = Interactions(pd.concat([split.train.frame, split.test.frame], ignore_index=True))
-    return {"auc": round(link_prediction_auc(model, split.test, known=everything, seed=0)["auc"], 6)}
+    return {
+        "auc": round(link_prediction_auc(model, split.test, known=everything, seed=0)["auc"], 6)
+    }
 
 
 @dataclass
@@ -151,7 +155,9 @@ def protocol_for(model_name: str) -> str:
     recipe = RECIPES.get(model_name, {})
     name = recipe.get("protocol") or TASK_PROTOCOL.get(get_class(model_name).task)
     if name not in PROTOCOLS:
-        raise ConfigError(f"no preset protocol for {model_name!r} (task {get_class(model_name).task!r})")
+        raise ConfigError(
+            f"no preset protocol for {model_name!r} (task {get_class(model_name).task!r})"
+        )
     return name
 
 

@@ -83,7 +83,9 @@ def get(name: str) -> Preset:
     if name not in presets:
         close = difflib.get_close_matches(name, list(presets), n=3, cutoff=0.5)
         hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
-        raise UnknownPresetError(f"unknown preset {name!r}.{hint} Presets: {', '.join(sorted(presets))}")
+        raise UnknownPresetError(
+            f"unknown preset {name!r}.{hint} Presets: {', '.join(sorted(presets))}"
+        )
     return presets[name]
 
 
@@ -95,7 +97,9 @@ def fetch(preset: Preset | str, cache_dir=None) -> Path:
     if preset.location == BUNDLED:
         path = BUNDLED_DIR / filename
         if not path.is_file():
-            raise DataError(f"preset {preset.name}: bundled file {path} is missing (a broken install?)")
+            raise DataError(
+                f"preset {preset.name}: bundled file {path} is missing (a broken install?)"
+            )
     else:
         folder = default_cache_dir(cache_dir) / "presets" / preset.name
         path = folder / filename
@@ -123,7 +127,9 @@ def load(name: str, cache_dir=None):
     preset = get(name)
     model = load_model(fetch(preset, cache_dir))
     if model.zoo_name != preset.model:
-        raise DataError(f"preset {name}: file holds a {model.zoo_name!r} model, manifest says {preset.model!r}")
+        raise DataError(
+            f"preset {name}: file holds a {model.zoo_name!r} model, manifest says {preset.model!r}"
+        )
     return model
 
 

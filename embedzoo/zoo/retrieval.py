@@ -51,7 +51,11 @@ def ids_out(vocabulary: Vocabulary, ids: tf.Tensor) -> np.ndarray:
     ids = ids.numpy()
     if vocabulary.dtype == "int64":
         return ids
-    return np.vectorize(lambda b: b.decode("utf-8"), otypes=[object])(ids) if ids.size else ids.astype(object)
+    return (
+        np.vectorize(lambda b: b.decode("utf-8"), otypes=[object])(ids)
+        if ids.size
+        else ids.astype(object)
+    )
 
 
 def popularity_share(popularity) -> tf.Tensor:
@@ -76,7 +80,9 @@ def top_k(scores, k, ids_padded) -> tuple[tf.Tensor, tf.Tensor]:
         ([[20, 10]], [[3.0, 1.0]])
     """
     scores = tf.cast(scores, "float32")
-    scores = tf.concat([tf.fill([tf.shape(scores)[0], 1], tf.constant(-np.inf)), scores[:, 1:]], axis=1)
+    scores = tf.concat(
+        [tf.fill([tf.shape(scores)[0], 1], tf.constant(-np.inf)), scores[:, 1:]], axis=1
+    )
     n = tf.shape(scores, out_type=tf.int64)[1] - 1
     k = tf.minimum(tf.cast(k, tf.int64), n)
     top_scores, top = tf.math.top_k(scores, k=tf.cast(k, tf.int32))
@@ -88,7 +94,9 @@ def exclude_self(scores, query_index) -> tf.Tensor:
     """``scores[b, query_index[b]] = -inf``: a query is never its own neighbour."""
     batch = tf.shape(query_index)[0]
     where = tf.stack([tf.range(batch), tf.cast(query_index, tf.int32)], axis=1)
-    return tf.tensor_scatter_nd_update(scores, where, tf.fill([batch], tf.constant(-np.inf, scores.dtype)))
+    return tf.tensor_scatter_nd_update(
+        scores, where, tf.fill([batch], tf.constant(-np.inf, scores.dtype))
+    )
 
 
 def cosine_scores(table, query_index, fallback) -> tf.Tensor:
@@ -125,7 +133,9 @@ class Retrieval:
     def score_graph(self, user_ids, item_ids):
         """Raw user and item id tensors → scores ``[batch]``."""
         users, items = self.user_lookup(user_ids), self.item_lookup(item_ids)
-        return tf.reshape(tf.cast(self({"user": users, "item": items}, training=False), "float32"), [-1])
+        return tf.reshape(
+            tf.cast(self({"user": users, "item": items}, training=False), "float32"), [-1]
+        )
 
     def recommend_graph(self, user_ids, k, exclude_seen=True):
         """Raw user ids, k → (item ids ``[batch, k]``, scores ``[batch, k]``)."""
@@ -137,12 +147,16 @@ class Retrieval:
 
     def similar_items_graph(self, item_ids, k):
         """Raw item ids, k → nearest items (the query excluded)."""
-        return top_k(self.similar_item_scores(self.item_lookup(item_ids)), k, padded_ids(self.items))
+        return top_k(
+            self.similar_item_scores(self.item_lookup(item_ids)), k, padded_ids(self.items)
+        )
 
     def similar_item_scores(self, item_index):
         """``[batch, items]`` similarity of each query item to every item: cosine of
         ``item_vectors()``, popularity share for queries without a vector."""
-        return cosine_scores(self.item_vectors(), item_index, popularity_share(self.item_popularity))
+        return cosine_scores(
+            self.item_vectors(), item_index, popularity_share(self.item_popularity)
+        )
 
     # -- Python API ------------------------------------------------------------------------
     def _graph_function(self, key, fn):
@@ -165,10 +179,15 @@ class Retrieval:
         users = self.users.coerce(user_ids)
         items = self.items.coerce(item_ids)
         if len(users) != len(items):
-            raise ValueError(f"user_ids ({len(users)}) and item_ids ({len(items)}) differ in length")
+            raise ValueError(
+                f"user_ids ({len(users)}) and item_ids ({len(items)}) differ in length"
+            )
         fn = self._graph_function("score", self.score_graph)
         out = [
-            fn(raw_tensor(self.users, users[s : s + batch_size]), raw_tensor(self.items, items[s : s + batch_size])).numpy()
+            fn(
+                raw_tensor(self.users, users[s : s + batch_size]),
+                raw_tensor(self.items, items[s : s + batch_size]),
+            ).numpy()
             for s in range(0, len(users), batch_size)
         ]
         return np.concatenate(out) if out else np.zeros(0, "float32")

@@ -16,7 +16,13 @@ from sklearn.utils.extmath import randomized_svd
 
 
 def spectral_embedding(
-    user_index, item_index, n_users: int, n_items: int, k: int, degree_power: float = 0.4, seed: int = 0
+    user_index,
+    item_index,
+    n_users: int,
+    n_items: int,
+    k: int,
+    degree_power: float = 0.4,
+    seed: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(P [n_users, k], Q [n_items, k])`` float32 with ``P @ Q.T`` ≈ the normalised matrix.
 

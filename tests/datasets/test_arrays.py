@@ -59,7 +59,9 @@ def test_alias_table_follows_weights(weights):
     prob, alias = alias_table(weights)
     assert prob.dtype == np.float64 and alias.dtype == np.int64
     assert np.all((prob >= 0) & (prob <= 1)) and np.all((alias >= 0) & (alias < len(weights)))
-    np.testing.assert_allclose(_alias_distribution(prob, alias), weights / weights.sum(), atol=1e-12)
+    np.testing.assert_allclose(
+        _alias_distribution(prob, alias), weights / weights.sum(), atol=1e-12
+    )
     zero = weights == 0
     assert not np.any(prob[zero] > 1e-12)  # never kept ...
     assert not np.any(np.isin(alias, np.flatnonzero(zero)) & (prob < 1))  # ... nor an alias

@@ -17,7 +17,9 @@ BOOKS = pd.DataFrame(
 
 def test_prepare_lowercases_dedupes_and_drops_stop_links():
     rows = pd.concat([BOOKS, BOOKS.iloc[[2]]])  # a duplicated pair
-    out = prepare_pairs(rows, "book", "wikilink", stop_links=WIKIPEDIA_BOOK_STOP_LINKS, min_link_count=1)
+    out = prepare_pairs(
+        rows, "book", "wikilink", stop_links=WIKIPEDIA_BOOK_STOP_LINKS, min_link_count=1
+    )
     assert list(out.columns) == ["entity", "link"]
     assert out.values.tolist() == [
         ["Dune", "frank herbert"], ["Dune", "science fiction"], ["Emma", "jane austen"],
@@ -26,7 +28,9 @@ def test_prepare_lowercases_dedupes_and_drops_stop_links():
 
 
 def test_min_link_count_counts_distinct_entities():
-    rows = pd.concat([BOOKS, BOOKS.iloc[[0, 0]]])  # Dune → Frank Herbert three times: still one entity
+    rows = pd.concat(
+        [BOOKS, BOOKS.iloc[[0, 0]]]
+    )  # Dune → Frank Herbert three times: still one entity
     out = prepare_pairs(rows, "book", "wikilink", min_link_count=2)
     assert out.values.tolist() == [["Dune", "science fiction"], ["Ulysses", "science fiction"]]
 
@@ -64,7 +68,10 @@ def test_load_pairs_from_files_with_column_names(tmp_path, suffix):
     else:
         BOOKS.to_csv(path, sep="\t" if suffix == ".tsv" else ",", index=False)
     data = load_pairs(path, entity_col="book", link_col="wikilink", min_link_count=2)
-    assert data.frame.values.tolist() == [["science fiction", "Dune"], ["science fiction", "Ulysses"]]
+    assert data.frame.values.tolist() == [
+        ["science fiction", "Dune"],
+        ["science fiction", "Ulysses"],
+    ]
     assert data.source == str(path)
 
 
@@ -76,7 +83,11 @@ def test_bad_input_is_named(tmp_path):
     with pytest.raises(DataError, match="min_link_count=5.*'science fiction', has 2"):
         load_pairs(BOOKS, entity_col="book", link_col="wikilink", min_link_count=5)
     with pytest.raises(DataError, match="stop-list"):
-        load_pairs(pd.DataFrame({"entity": [1], "link": ["Paperback"]}), stop_links=["paperback"], min_link_count=1)
+        load_pairs(
+            pd.DataFrame({"entity": [1], "link": ["Paperback"]}),
+            stop_links=["paperback"],
+            min_link_count=1,
+        )
     with pytest.raises(DataError, match="missing id at row 1"):
         load_pairs(pd.DataFrame({"entity": ["a", None], "link": ["x", "x"]}), min_link_count=1)
     empty = tmp_path / "empty.csv"
@@ -103,12 +114,16 @@ def test_ml100k_links_from_the_recbole_knowledge_graph(embedzoo_cache):
     # Movie 50 in RecBole's link file is MovieLens-1M/20M's 50 (The Usual Suspects): crime
     # fiction, thriller and mystery genres, Germany among its countries.
     assert data.item_metadata.loc[50, "kg_genres"] == "m.01jfsb|m.02n4kr|m.0lsxr"
-    assert {"m.0lsxr", "m.01jfsb", "m.02n4kr"} <= set(data.frame.loc[data.frame["item"] == 50, "user"])
+    assert {"m.0lsxr", "m.01jfsb", "m.02n4kr"} <= set(
+        data.frame.loc[data.frame["item"] == 50, "user"]
+    )
     assert "title" not in data.item_metadata.columns  # ML-100k titles would name other films
 
 
 def test_ml100k_links_join_movie_metadata_by_ml1m_id(embedzoo_cache):
-    movies = pd.DataFrame({"title": ["Usual Suspects, The (1995)", "Star Wars (1977)"]}, index=[50, 260])
+    movies = pd.DataFrame(
+        {"title": ["Usual Suspects, The (1995)", "Star Wars (1977)"]}, index=[50, 260]
+    )
     data = load_ml100k_links(embedzoo_cache, movies=movies)
     assert data.item_metadata.loc[260, "title"] == "Star Wars (1977)"
     assert data.item_metadata["title"].notna().sum() == 2
@@ -116,7 +131,9 @@ def test_ml100k_links_join_movie_metadata_by_ml1m_id(embedzoo_cache):
 
 
 def test_ml100k_links_relation_filter(embedzoo_cache):
-    data = load_ml100k_links(embedzoo_cache, relations=["film.film.genre", "film.film_genre.films_in_this_genre"])
+    data = load_ml100k_links(
+        embedzoo_cache, relations=["film.film.genre", "film.film_genre.films_in_this_genre"]
+    )
     assert set(data.user_metadata["relation"]) == {"film.film.genre"}
     with pytest.raises(DataError, match="no relation"):
         load_ml100k_links(embedzoo_cache, relations=["film.film.budget"])

@@ -14,7 +14,9 @@ def test_validation_metrics_and_epoch_times(tiny):
     assert len(h["val_rmse"]) == 3 and len(h["epoch_seconds"]) == 3
     assert min(h["epoch_seconds"]) > 0
     # Keras's validation RMSE is the RMSE of the same predictions rating_metrics makes
-    assert h["val_rmse"][-1] == pytest.approx(training.rating_metrics(model, valid)["rmse"], rel=1e-4)
+    assert h["val_rmse"][-1] == pytest.approx(
+        training.rating_metrics(model, valid)["rmse"], rel=1e-4
+    )
 
 
 def test_rating_metrics_by_hand(tiny):
@@ -50,8 +52,14 @@ def test_early_stopping_restores_best(tiny):
     train, valid = tiny.subset(np.arange(700)), tiny.subset(np.arange(700, 900))
     model = zoo.build("dot_bias_mf", train, n_factors=16, l2=0.0, bias_l2=0.0, seed=0)
     history = training.fit(
-        model, train, validation=valid, epochs=60, batch_size=32, learning_rate=0.05,
-        early_stopping=2, verbose=0,
+        model,
+        train,
+        validation=valid,
+        epochs=60,
+        batch_size=32,
+        learning_rate=0.05,
+        early_stopping=2,
+        verbose=0,
     )
     val = history.history["val_loss"]
     assert len(val) < 60
@@ -63,7 +71,9 @@ def test_early_stopping_restores_best(tiny):
 def test_nan_guard(tiny):
     model = zoo.build("dot_bias_mf", tiny, n_factors=4, y_range=None, seed=0)
     with pytest.raises(FloatingPointError, match="NaN"):
-        training.fit(model, tiny, epochs=5, batch_size=64, learning_rate=1e12, optimizer="sgd", verbose=0)
+        training.fit(
+            model, tiny, epochs=5, batch_size=64, learning_rate=1e12, optimizer="sgd", verbose=0
+        )
 
 
 def test_tensorboard_logs(tiny, tmp_path):

@@ -10,8 +10,13 @@ from embedzoo.training.link_metrics import link_prediction_auc, neighbour_label_
 
 
 def test_is_the_link_models_pipeline_with_its_settings():
-    model = zoo.build("link_embedding", user_vocabulary=[1, 2], item_vocabulary=[5, 6], negative_ratio=3.0,
-                      classification=False)
+    model = zoo.build(
+        "link_embedding",
+        user_vocabulary=[1, 2],
+        item_vocabulary=[5, 6],
+        negative_ratio=3.0,
+        classification=False,
+    )
     spec = model.training_spec()
     assert spec.task == "ranking" and spec.pipeline.func is link_pairs.link_pairs
     assert spec.pipeline.keywords == {"negative_ratio": 3.0, "classification": False}
@@ -21,7 +26,16 @@ def test_is_the_link_models_pipeline_with_its_settings():
 def test_is_known_is_exact():
     keys = tf.constant(np.array([3, 8, 15, 40], np.int64))
     cand = tf.constant(np.array([0, 3, 4, 8, 15, 16, 40, 41], np.int64))
-    assert link_pairs.is_known(keys, cand).numpy().tolist() == [False, True, False, True, True, False, True, False]
+    assert link_pairs.is_known(keys, cand).numpy().tolist() == [
+        False,
+        True,
+        False,
+        True,
+        True,
+        False,
+        True,
+        False,
+    ]
 
 
 def batches(model, data, epochs=1, **kwargs):
@@ -76,12 +90,18 @@ def test_negatives_are_uniform_over_the_grid():
     # 50 entities × 40 links, 200 positives: negatives should cover links evenly
     rng = np.random.default_rng(0)
     grid = rng.choice(50 * 40, size=200, replace=False)
-    data = datasets.load_pairs(pd.DataFrame({"entity": grid % 50, "link": grid // 50}), min_link_count=1)
+    data = datasets.load_pairs(
+        pd.DataFrame({"entity": grid % 50, "link": grid // 50}), min_link_count=1
+    )
     model = zoo.build("link_embedding", data, embedding_size=2)
     _, out = batches(model, data, epochs=10, n_positive=200, negative_ratio=5.0)
     links = np.concatenate([u[y == 0] for u, _, y in out])
     counts = np.bincount(links, minlength=41)[1:]
-    assert len(links) == 10_000 and counts.min() > 0.6 * counts.mean() and counts.max() < 1.4 * counts.mean()
+    assert (
+        len(links) == 10_000
+        and counts.min() > 0.6 * counts.mean()
+        and counts.max() < 1.4 * counts.mean()
+    )
 
 
 def test_bad_pipeline_input(tiny):

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from embedzoo.training.optimizers import RowwiseAdagrad, RowwiseAdam, get
 from embedzoo.core.layers import Embedding
+from embedzoo.training.optimizers import RowwiseAdagrad, RowwiseAdam, get
 
 
 def sparse_step(optimizer, table, ids, upstream):
@@ -109,7 +109,9 @@ def test_dense_masked_path_equals_sparse_path(cls, jit):
 
     sparse_step, dense_step = stepper(sparse_opt, sparse_var), stepper(dense_opt, dense_var)
     for _ in range(4):
-        ids = tf.constant(rng.integers(0, 12, size=16).astype("int32"))  # duplicates, rows 12+ never
+        ids = tf.constant(
+            rng.integers(0, 12, size=16).astype("int32")
+        )  # duplicates, rows 12+ never
         values = tf.constant(rng.normal(size=(16, 5)).astype("float32"))
         sparse_step(values, ids)
         dense_step(values, ids)

@@ -64,7 +64,9 @@ def test_full_ranking_by_hand_with_training_items_masked(case):
     assert m1["recall@1"] == pytest.approx(0.25) and m1["precision@1"] == pytest.approx(0.5)
     assert m1["ndcg@1"] == pytest.approx(0.5)
     # without the mask user 1's own training items would fill the top 2: masking matters
-    unmasked = evaluation.ranking_metrics(model, frame([(1, 16), (2, 16), (3, 16)]), test, k=2, samplings=())
+    unmasked = evaluation.ranking_metrics(
+        model, frame([(1, 16), (2, 16), (3, 16)]), test, k=2, samplings=()
+    )
     assert unmasked["recall@2"] == pytest.approx(0.0)
 
 
@@ -73,21 +75,31 @@ def test_sampled_by_hand_when_the_pool_is_exactly_n(case):
     # user 1 never interacted with 14 and 16 only: with N=2 both are the negatives, any seed.
     # user 2's held-out 11 scores below everything else: last whatever is drawn.
     for seed in (0, 1):
-        m = evaluation.ranking_metrics(model, train, test, k=2, num_negatives=2, samplings=("uniform",), full=False, seed=seed)
+        m = evaluation.ranking_metrics(
+            model, train, test, k=2, num_negatives=2, samplings=("uniform",), full=False, seed=seed
+        )
         # rows: (1,13) rank 1, (1,15) rank 2 (0.5 vs 0.6, 0.4), (2,11) rank 3
         assert m["sampled_uniform_hr@2"] == pytest.approx(2 / 3)
-        assert m["sampled_uniform_ndcg@2"] == pytest.approx((1.0 + 1.0 / math.log2(3)) / 3, rel=1e-6)
-    m1 = evaluation.ranking_metrics(model, train, test, k=1, num_negatives=2, samplings=("uniform",), full=False)
+        assert m["sampled_uniform_ndcg@2"] == pytest.approx(
+            (1.0 + 1.0 / math.log2(3)) / 3, rel=1e-6
+        )
+    m1 = evaluation.ranking_metrics(
+        model, train, test, k=1, num_negatives=2, samplings=("uniform",), full=False
+    )
     assert m1["sampled_uniform_hr@1"] == pytest.approx(1 / 3)
 
 
 def test_n_larger_than_the_unseen_pool_is_a_clear_error(case):
     model, train, test = case
     with pytest.raises(DataError, match=r"user 1 has only 2 items .* num_negatives=3"):
-        evaluation.ranking_metrics(model, train, test, num_negatives=3, k=1, samplings=("uniform",), full=False)
+        evaluation.ranking_metrics(
+            model, train, test, num_negatives=3, k=1, samplings=("uniform",), full=False
+        )
     # popularity sampling draws only items seen in training (14 and 16 here; 15 never is)
     with pytest.raises(DataError, match="user 1 has only 2 items"):
-        evaluation.ranking_metrics(model, train, test, num_negatives=3, k=1, samplings=("popularity",), full=False)
+        evaluation.ranking_metrics(
+            model, train, test, num_negatives=3, k=1, samplings=("popularity",), full=False
+        )
 
 
 def test_k_larger_than_the_catalogue_is_refused(case):
@@ -95,9 +107,13 @@ def test_k_larger_than_the_catalogue_is_refused(case):
     with pytest.raises(ConfigError, match="k=7 is larger than the 6 candidates"):
         evaluation.ranking_metrics(model, train, test, k=7, samplings=())
     with pytest.raises(ConfigError, match="k=4 is larger than the 3 candidates"):
-        evaluation.ranking_metrics(model, train, test, k=4, num_negatives=2, samplings=("uniform",), full=False)
+        evaluation.ranking_metrics(
+            model, train, test, k=4, num_negatives=2, samplings=("uniform",), full=False
+        )
     with pytest.raises(ConfigError, match="num_negatives=6 needs more than the 6 items"):
-        evaluation.ranking_metrics(model, train, test, k=1, num_negatives=6, samplings=("uniform",), full=False)
+        evaluation.ranking_metrics(
+            model, train, test, k=1, num_negatives=6, samplings=("uniform",), full=False
+        )
 
 
 def test_users_without_training_items_error_or_are_skipped(case):
@@ -120,24 +136,43 @@ def trained(data, seed=0):
 
 
 def test_same_seed_same_sampled_metrics():
-    train, test = evaluation.ranking_protocol(make_implicit(n_users=80, n_items=120, per_user=(10, 30)), 5, 0.2)
+    train, test = evaluation.ranking_protocol(
+        make_implicit(n_users=80, n_items=120, per_user=(10, 30)), 5, 0.2
+    )
     model = trained(train)
     a = evaluation.ranking_metrics(model, train, test, num_negatives=50, seed=7)
     b = evaluation.ranking_metrics(model, train, test, num_negatives=50, seed=7)
     assert a == b
     c = evaluation.ranking_metrics(model, train, test, num_negatives=50, seed=8)
-    assert c["sampled_popularity_hr@10"] != a["sampled_popularity_hr@10"] or c["sampled_uniform_hr@10"] != a["sampled_uniform_hr@10"]
+    assert (
+        c["sampled_popularity_hr@10"] != a["sampled_popularity_hr@10"]
+        or c["sampled_uniform_hr@10"] != a["sampled_uniform_hr@10"]
+    )
     assert c["ndcg@10"] == pytest.approx(a["ndcg@10"], abs=0.02)  # only tie-breaking differs
 
 
 def test_report_side_by_side_and_json():
-    train, test = evaluation.ranking_protocol(make_implicit(n_users=80, n_items=120, per_user=(10, 30)), 5, 0.2)
+    train, test = evaluation.ranking_protocol(
+        make_implicit(n_users=80, n_items=120, per_user=(10, 30)), 5, 0.2
+    )
     pop = zoo.build("popularity", train)
     training.fit(pop, train, verbose=0)
     rating = zoo.build("dot_bias_mf", train, n_factors=4, y_range=None, seed=0)
-    report = evaluation.ranking_report({"bpr": trained(train), "popularity": pop, "dot_bias_mf": rating}, train, test, num_negatives=50)
+    report = evaluation.ranking_report(
+        {"bpr": trained(train), "popularity": pop, "dot_bias_mf": rating},
+        train,
+        test,
+        num_negatives=50,
+    )
     assert list(report.frame.index) == ["bpr", "popularity", "dot_bias_mf"]
-    for col in ("sampled_popularity_hr@10", "sampled_uniform_ndcg@10", "recall@10", "ndcg@10", "mrr", "precision@10"):
+    for col in (
+        "sampled_popularity_hr@10",
+        "sampled_uniform_ndcg@10",
+        "recall@10",
+        "ndcg@10",
+        "mrr",
+        "precision@10",
+    ):
         assert col in report.frame.columns and report.frame[col].between(0, 1).all()
     assert all(c.startswith("sampled_") for c in report.frame.columns if "hr@" in c)
     out = json.loads(report.to_json())
@@ -153,7 +188,9 @@ def test_protocol_k_core_strictly_more_than_k_and_temporal_tail():
     assert full.groupby("user").size().min() > 5 and full.groupby("item").size().min() > 5
     per_user = full.groupby("user").size()
     held = test.frame.groupby("user").size()
-    np.testing.assert_array_equal(held.to_numpy(), np.ceil(0.1 * per_user.loc[held.index]).astype(int))
+    np.testing.assert_array_equal(
+        held.to_numpy(), np.ceil(0.1 * per_user.loc[held.index]).astype(int)
+    )
     last_train = train.frame.groupby("user").timestamp.max()
     assert (test.frame.timestamp.to_numpy() >= last_train.loc[test.frame.user].to_numpy()).all()
     with pytest.raises(DataError, match="k-core with k=50"):
@@ -167,11 +204,38 @@ def test_cli_trains_and_evaluates_a_ranking_model(tmp_path, capsys):
     make_implicit(n_users=50, n_items=60, per_user=(10, 25)).frame.to_csv(csv, index=False)
     run = tmp_path / "run"
     common = ["--data", str(csv), "--split", "temporal", "--test-fraction", "0.2", "--seed", "1"]
-    assert cli.main(["train", "bpr", *common, "--epochs", "2", "--verbose", "0", "--run-dir", str(run)]) == 0
+    assert (
+        cli.main(
+            ["train", "bpr", *common, "--epochs", "2", "--verbose", "0", "--run-dir", str(run)]
+        )
+        == 0
+    )
     trained = json.loads((run / "metrics.json").read_text())
     assert "num_negatives=100 needs more than the" in trained["sampled_metrics_skipped"]
     capsys.readouterr()
-    assert cli.main(["evaluate", "--ranking", "--run", str(run), *common, "-k", "5", "--num-negatives", "20"]) == 0
+    assert (
+        cli.main(
+            [
+                "evaluate",
+                "--ranking",
+                "--run",
+                str(run),
+                *common,
+                "-k",
+                "5",
+                "--num-negatives",
+                "20",
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
-    assert set(out) >= {"sampled_popularity_hr@5", "sampled_uniform_ndcg@5", "recall@5", "ndcg@5", "mrr", "precision@5"}
+    assert set(out) >= {
+        "sampled_popularity_hr@5",
+        "sampled_uniform_ndcg@5",
+        "recall@5",
+        "ndcg@5",
+        "mrr",
+        "precision@5",
+    }
     assert 0 <= trained["ndcg@10"] <= 1 and out["n_test_rows"] == trained["n_test_rows"] > 0

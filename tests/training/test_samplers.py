@@ -29,7 +29,9 @@ def test_no_negative_is_a_positive_even_for_dense_users():
         batch = np.repeat(np.arange(1, 6), 2000)
         negs = draws(s, batch)
         positives = set(zip(users.tolist(), items.tolist(), strict=True))
-        assert not any((u, i) in positives for u, i in zip(batch.tolist(), negs.tolist(), strict=True))
+        assert not any(
+            (u, i) in positives for u, i in zip(batch.tolist(), negs.tolist(), strict=True)
+        )
         assert negs.min() >= 1 and negs.max() < n_items
 
 
@@ -38,9 +40,14 @@ def test_is_positive_is_exact_behind_the_bloom_filter():
     users, items = rng.integers(1, 300, 20_000), rng.integers(1, 500, 20_000)
     s = NegativeSampler(users, items, num_items=500)
     positives = set(zip(users.tolist(), items.tolist(), strict=True))
-    qu, qi = np.concatenate([users, rng.integers(1, 300, 20_000)]), np.concatenate([items, rng.integers(1, 500, 20_000)])
+    qu, qi = (
+        np.concatenate([users, rng.integers(1, 300, 20_000)]),
+        np.concatenate([items, rng.integers(1, 500, 20_000)]),
+    )
     got = s.is_positive(tf.constant(qu), tf.constant(qi)).numpy()
-    expected = np.array([(u, i) in positives for u, i in zip(qu.tolist(), qi.tolist(), strict=True)])
+    expected = np.array(
+        [(u, i) in positives for u, i in zip(qu.tolist(), qi.tolist(), strict=True)]
+    )
     np.testing.assert_array_equal(got, expected)
     assert got[:20_000].all() and 0 < got[20_000:].mean() < 0.5
 
@@ -67,7 +74,9 @@ def test_popularity_frequencies_follow_count_to_the_alpha(alpha):
     counts = np.array([0, 50, 20, 10, 5, 1, 0, 14])  # item 6 never seen: never drawn
     items = np.repeat(np.arange(8), counts)
     users = np.arange(len(items)) % 7 + 1
-    s = NegativeSampler(users, items, num_items=8, distribution="popularity", alpha=alpha, num_users=9)
+    s = NegativeSampler(
+        users, items, num_items=8, distribution="popularity", alpha=alpha, num_users=9
+    )
     negs = draws(s, np.full(300_000, 8))  # user 8: no positives
     freq = np.bincount(negs, minlength=8) / len(negs)
     expected = counts.astype(float) ** alpha
@@ -123,7 +132,9 @@ def test_triplets_redraw_negatives_every_epoch_and_never_hit_positives():
 
 
 def test_recency_weights_grow_along_each_users_history():
-    frame = pd.DataFrame({"user": [1, 1, 1, 2, 2], "item": [5, 6, 7, 5, 6], "timestamp": [30, 10, 20, 1, 1]})
+    frame = pd.DataFrame(
+        {"user": [1, 1, 1, 2, 2], "item": [5, 6, 7, 5, 6], "timestamp": [30, 10, 20, 1, 1]}
+    )
     data = Interactions.from_frame(frame)
     w = negative_pipelines.recency_weights(data, strength=2.0, power=1.0)
     raw = np.array([3.0, 1.0, 2.0, 1.0, 3.0])  # user 2: equal times, the larger item id is later
@@ -135,10 +146,14 @@ def test_recency_weights_grow_along_each_users_history():
 
 def test_rows_the_model_does_not_know_are_left_out():
     data = make_implicit()
-    model = zoo.build("bpr", data.subset(np.flatnonzero(data.frame.user != data.frame.user.iloc[0])), n_factors=2)
+    model = zoo.build(
+        "bpr", data.subset(np.flatnonzero(data.frame.user != data.frame.user.iloc[0])), n_factors=2
+    )
     ds = negative_pipelines.triplets(model, data, batch_size=10_000)
     x, _, _ = next(iter(ds))
-    assert x["user"].numpy().min() >= 1 and len(x["user"]) == int((data.frame.user != data.frame.user.iloc[0]).sum())
+    assert x["user"].numpy().min() >= 1 and len(x["user"]) == int(
+        (data.frame.user != data.frame.user.iloc[0]).sum()
+    )
 
 
 def test_validation_replays_its_negatives_and_needs_no_ratings():

@@ -5,10 +5,6 @@ A model's test file subclasses ``ContractSuite``, sets ``model_name`` (and optio
 """
 
 import inspect
-import json
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -150,15 +146,24 @@ class ContractSuite:
         model = self.fitted(tiny_str)
         path = zoo.export(model, tmp_path, "s")
         users = [str(u) for u in tiny_str.frame.user.iloc[:3]] + ["nobody", "é-ü-α"]
-        items = [str(i) for i in tiny_str.frame.item.iloc[:3]] + ["nothing", str(tiny_str.items.ids[0])]
+        items = [str(i) for i in tiny_str.frame.item.iloc[:3]] + [
+            "nothing",
+            str(tiny_str.items.ids[0]),
+        ]
         self.check_saved_model(model, path, users, items, "string", saved_model_worker)
 
     @staticmethod
     def check_saved_model(model, path, users, items, dtype, worker):
         k = {"k": [4, "int32"]}
         calls = [
-            {"signature": "score", "inputs": {"user_id": [users, dtype], "item_id": [items, dtype]}},
-            {"signature": "serving_default", "inputs": {"user_id": [users, dtype], "item_id": [items, dtype]}},
+            {
+                "signature": "score",
+                "inputs": {"user_id": [users, dtype], "item_id": [items, dtype]},
+            },
+            {
+                "signature": "serving_default",
+                "inputs": {"user_id": [users, dtype], "item_id": [items, dtype]},
+            },
             {"signature": "recommend", "inputs": {"user_id": [users, dtype], **k}},
             {"signature": "similar_items", "inputs": {"item_id": [items, dtype], **k}},
         ]
@@ -175,7 +180,9 @@ class ContractSuite:
         """Built on a subset of users and items, fitted on data with unknown ids: row 0 of every
         table indexed by a vocabulary is still zero, so unknown ids keep their defined answer."""
         frame = tiny.frame
-        known = frame[frame.user.isin(frame.user.unique()[::2]) & frame.item.isin(frame.item.unique()[::2])]
+        known = frame[
+            frame.user.isin(frame.user.unique()[::2]) & frame.item.isin(frame.item.unique()[::2])
+        ]
         subset = tiny.subset(np.flatnonzero(frame.index.isin(known.index)))
         model = zoo.build(self.model_name, subset, seed=0, **self.config)
         training.fit(model, tiny, seed=0, verbose=0, **self.fit_kwargs)
@@ -234,6 +241,8 @@ class ContractSuite:
         assert set(new.frame.item) <= set(tuned.items.ids)
         users, items = tiny.frame.user.to_numpy()[:50], tiny.frame.item.to_numpy()[:50]
         if model.zoo_name != "popularity":  # popularity's scores are counts: new data adds to them
-            np.testing.assert_allclose(tuned.score(users, items), model.score(users, items), rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(
+                tuned.score(users, items), model.score(users, items), rtol=1e-5, atol=1e-6
+            )
         ids, scores = tuned.recommend([new.frame.user.iloc[0]], k=3)
         assert ids.shape == (1, 3) and np.all(np.isfinite(scores))

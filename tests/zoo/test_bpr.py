@@ -23,7 +23,9 @@ def test_score_is_dot_product_plus_item_bias(tiny):
     p = model.user_factors.embeddings.numpy()[u]
     q = model.item_factors.embeddings.numpy()[i]
     b = model.item_bias.embeddings.numpy()[i, 0]
-    np.testing.assert_allclose(model.score([tiny.users.ids[2]], [tiny.items.ids[5]]), [p @ q + b], rtol=1e-5)
+    np.testing.assert_allclose(
+        model.score([tiny.users.ids[2]], [tiny.items.ids[5]]), [p @ q + b], rtol=1e-5
+    )
     # an unknown user (zero row) ranks items by their bias alone
     np.testing.assert_allclose(model.score([10**9], [tiny.items.ids[5]]), [b], rtol=1e-5)
 
@@ -58,14 +60,28 @@ def test_every_optimizer_learns(tiny, optimizer, lr):
     # sgd and adagrad step on a batch-mean loss: their rates are the per-example ones x batch
     model = zoo.build("bpr", tiny, n_factors=8, init_std=0.1, seed=0)
     history = training.fit(
-        model, tiny, epochs=8, batch_size=64, optimizer=optimizer, learning_rate=lr, schedule="constant", verbose=0
+        model,
+        tiny,
+        epochs=8,
+        batch_size=64,
+        optimizer=optimizer,
+        learning_rate=lr,
+        schedule="constant",
+        verbose=0,
     )
     assert history.history["loss"][-1] < history.history["loss"][0] - 0.1
 
 
 @pytest.mark.parametrize(
-    "bad", [{"n_factors": 0}, {"l2": -1}, {"negative_sampling": "zipf"}, {"sampling_alpha": -0.5},
-            {"recency_weight": -1}, {"recency_power": 0}],  # fmt: skip
+    "bad",
+    [
+        {"n_factors": 0},
+        {"l2": -1},
+        {"negative_sampling": "zipf"},
+        {"sampling_alpha": -0.5},
+        {"recency_weight": -1},
+        {"recency_power": 0},
+    ],  # fmt: skip
 )
 def test_bad_config(tiny, bad):
     with pytest.raises(ConfigError):

@@ -20,7 +20,12 @@ TOPICS = [
     "wedding romance kiss heart lover date bride flowers",
     "dragon wizard spell castle quest sword knight magic",
 ]
-SMALL = {"vector_size": 16, "min_count": 1, "epochs": 20, "sample": 0.0}  # tiny corpora: no down-sampling
+SMALL = {
+    "vector_size": 16,
+    "min_count": 1,
+    "epochs": 20,
+    "sample": 0.0,
+}  # tiny corpora: no down-sampling
 
 
 def with_texts(data, seed=0):
@@ -98,7 +103,9 @@ def test_content_neighbours_share_a_topic(tiny):
     items = tiny.items.ids
     ids, _ = model.similar_items(items[:4], k=3)
     topic = {item: n % 4 for n, item in enumerate(items)}
-    same = np.mean([[topic[i] == topic[q] for i in row] for q, row in zip(items[:4], ids, strict=True)])
+    same = np.mean(
+        [[topic[i] == topic[q] for i in row] for q, row in zip(items[:4], ids, strict=True)]
+    )
     assert same >= 0.9
     ids, _ = model.similar_to_text(["a rebel pilot flies his starship to the empire's planet"], k=5)
     assert all(topic[i] == 0 for i in ids[0])
@@ -111,7 +118,9 @@ def test_infer_is_reproducible_across_save_load_and_processes(lee, lee_model, tm
     path = zoo.save_model(lee_model, tmp_path / "d.keras")
     loaded = zoo.load_model(path)
     np.testing.assert_array_equal(loaded.infer([text]), first)
-    np.testing.assert_array_equal(loaded.item_table.embeddings.numpy(), lee_model.item_table.embeddings.numpy())
+    np.testing.assert_array_equal(
+        loaded.item_table.embeddings.numpy(), lee_model.item_table.embeddings.numpy()
+    )
     script = textwrap.dedent(
         f"""
         import json
@@ -121,8 +130,12 @@ def test_infer_is_reproducible_across_save_load_and_processes(lee, lee_model, tm
         """
     )
     env = {**os.environ, "PYTHONHASHSEED": "4242"}  # gensim's own infer_vector would differ
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env)
-    np.testing.assert_array_equal(np.array(json.loads(proc.stdout.strip().splitlines()[-1]), "float32"), first[0])
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env
+    )
+    np.testing.assert_array_equal(
+        np.array(json.loads(proc.stdout.strip().splitlines()[-1]), "float32"), first[0]
+    )
 
 
 def test_texts_only_model_serves_similar_items_and_refuses_users(lee_model, tmp_path):
@@ -141,16 +154,28 @@ def test_texts_only_model_serves_similar_items_and_refuses_users(lee_model, tmp_
         print(json.dumps({{"sim": sim["item_ids"].numpy().tolist(), "rec": rec["scores"].numpy().tolist()}}))
         """
     )
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["sim"] == lee_model.similar_items([0, 7, 10**9], k=3)[0].tolist()
-    assert out["rec"] == [[0.0, 0.0]]  # no users, no interactions: the (all-zero) popularity fallback
+    assert out["rec"] == [
+        [0.0, 0.0]
+    ]  # no users, no interactions: the (all-zero) popularity fallback
 
 
 def test_items_without_usable_text_get_zero_vectors(lee):
-    frame = pd.DataFrame({"item": [1, 2, 3, 4], "text": [
-        "the galaxy rebels fight the empire", "a galaxy far away with rebels", None, "the and of to",
-    ]})
+    frame = pd.DataFrame(
+        {
+            "item": [1, 2, 3, 4],
+            "text": [
+                "the galaxy rebels fight the empire",
+                "a galaxy far away with rebels",
+                None,
+                "the and of to",
+            ],
+        }
+    )
     data = item_texts(frame)
     model = zoo.build("doc2vec", data, seed=0, **SMALL)
     with pytest.warns(UserWarning, match=r"2 item\(s\) have no text.*\[3, 4\]"):
@@ -172,9 +197,13 @@ def test_item_texts_checks_its_input(tiny):
         item_texts(pd.DataFrame({"item": ["a", None], "text": ["a", "b"]}))
     with pytest.raises(DataError, match="item ids are string"):
         item_texts(pd.DataFrame({"item": ["a"], "text": ["b"]}), interactions=make_ratings())
-    data = item_texts(pd.DataFrame({"item": [101, 999], "text": ["space", "opera"]}), interactions=make_ratings())
+    data = item_texts(
+        pd.DataFrame({"item": [101, 999], "text": ["space", "opera"]}), interactions=make_ratings()
+    )
     assert 999 in data.items and 140 in data.items  # the union of both item sets
-    assert data.item_metadata.loc[140, "text"] == "" and data.item_metadata.loc[999, "text"] == "opera"
+    assert (
+        data.item_metadata.loc[140, "text"] == "" and data.item_metadata.loc[999, "text"] == "opera"
+    )
     assert datasets.tokenize("The Force is strong with this one!") == ["force", "strong"]
     assert datasets.tokenize("The Force", stopwords=None) == ["the", "force"]
 
@@ -185,14 +214,24 @@ def test_missing_text_column_is_a_clear_error():
         training.fit(model, make_ratings(), verbose=0)
 
 
-@pytest.mark.parametrize("bad", [{"dm": 2}, {"stopwords": "english"}, {"min_token_len": 0},
-                                 {"infer_epochs": 0}, {"scoring": "l1"}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"dm": 2},
+        {"stopwords": "english"},
+        {"min_token_len": 0},
+        {"infer_epochs": 0},
+        {"scoring": "l1"},
+    ],
+)
 def test_bad_config(tiny, bad):
     with pytest.raises(ConfigError):
         zoo.build("doc2vec", tiny, **bad)
 
 
-@pytest.mark.parametrize("config", [{"dm": 1, "dm_mean": 1}, {"hs": 1, "negative": 0, "dbow_words": 0}])
+@pytest.mark.parametrize(
+    "config", [{"dm": 1, "dm_mean": 1}, {"hs": 1, "negative": 0, "dbow_words": 0}]
+)
 def test_pv_dm_and_hierarchical_softmax_round_trip(config, tmp_path):
     data = with_texts(make_ratings())
     model = zoo.build("doc2vec", data, seed=0, **{**SMALL, **config})
@@ -205,7 +244,9 @@ def test_pv_dm_and_hierarchical_softmax_round_trip(config, tmp_path):
 
 def test_movielens_titles_and_genres_as_text(ml100k):
     # ~6 tokens per movie: short texts need more passes than the default 20
-    model = zoo.build("doc2vec", ml100k, text_column=["title", "genres"], min_count=1, epochs=60, seed=0)
+    model = zoo.build(
+        "doc2vec", ml100k, text_column=["title", "genres"], min_count=1, epochs=60, seed=0
+    )
     training.fit(model, ml100k, verbose=0)
     genres = ml100k.item_metadata["genres"].str.split("|")
     ids, _ = model.similar_items([50], k=10)  # Star Wars: Action|Adventure|Romance|Sci-Fi|War

@@ -22,7 +22,10 @@ def test_unknown_user_score_is_the_bias_only_score(tiny):
     model = zoo.build("dot_bias_mf", tiny, n_factors=4)
     training.fit(model, tiny, epochs=2, batch_size=64, verbose=0)
     item = tiny.items.ids[3]
-    logit = model.global_bias.numpy() + model.item_bias.embeddings.numpy()[tiny.items.lookup([item])[0], 0]
+    logit = (
+        model.global_bias.numpy()
+        + model.item_bias.embeddings.numpy()[tiny.items.lookup([item])[0], 0]
+    )
     expected = 5.5 / (1 + np.exp(-logit))
     np.testing.assert_allclose(model.score([10**9], [item]), [expected], rtol=1e-5)
 
@@ -44,7 +47,9 @@ def test_predict_matrix_matches_score(tiny):
     users, items = tiny.users.ids[:3].tolist(), tiny.items.ids[:4].tolist()
     frame = model.predict_matrix(users, items)
     assert frame.shape == (3, 4)
-    np.testing.assert_allclose(frame.loc[users[1], items[2]], model.score([users[1]], [items[2]])[0])
+    np.testing.assert_allclose(
+        frame.loc[users[1], items[2]], model.score([users[1]], [items[2]])[0]
+    )
 
 
 @pytest.mark.parametrize("bad", [{"n_factors": 0}, {"y_range": (5, 1)}, {"prior": "gaussian"}])
@@ -73,7 +78,9 @@ def test_spectral_embedding_reconstructs_the_normalised_matrix():
     assert not P[0].any() and not Q[0].any()  # index 0 never interacted
     P3, Q3 = spectral_embedding(users, items, 30, 20, k=3, degree_power=0.5)
     s = np.linalg.svd(normalised, compute_uv=False)
-    np.testing.assert_allclose(np.linalg.norm(P3, axis=0) * np.linalg.norm(Q3, axis=0), s[:3], rtol=1e-3)
+    np.testing.assert_allclose(
+        np.linalg.norm(P3, axis=0) * np.linalg.norm(Q3, axis=0), s[:3], rtol=1e-3
+    )
     P40, _ = spectral_embedding(users, items, 30, 20, k=40)
     assert P40.shape == (30, 40) and not P40[:, 20:].any()  # beyond the rank: zero columns
 
@@ -112,9 +119,13 @@ def test_fine_tuning_keeps_the_prior_and_gives_new_rows_zero_embedding(tiny):
     training.fit(model, old, epochs=2, batch_size=64, verbose=0)
     tuned, _ = zoo.fine_tune(model, new, freeze_old=True, epochs=1, verbose=0)
     n = model.users.size
-    np.testing.assert_array_equal(tuned.user_prior.embeddings.numpy()[:n], model.user_prior.embeddings.numpy())
+    np.testing.assert_array_equal(
+        tuned.user_prior.embeddings.numpy()[:n], model.user_prior.embeddings.numpy()
+    )
     assert not tuned.user_prior.embeddings.numpy()[n:].any()
-    np.testing.assert_array_equal(tuned.user_factors.embeddings.numpy()[:n], model.user_factors.embeddings.numpy())
+    np.testing.assert_array_equal(
+        tuned.user_factors.embeddings.numpy()[:n], model.user_factors.embeddings.numpy()
+    )
 
 
 def test_files_from_before_the_prior_load_without_one(tiny, tmp_path):

@@ -73,21 +73,38 @@ def test_warmup_records_replay_against_the_saved_model(model, tmp_path):
         request = log.predict_log.request
         assert request.model_spec.name == "m"
         feeds = {k: tf.make_ndarray(v) for k, v in request.inputs.items()}
-        out = loaded.signatures[request.model_spec.signature_name](**{k: tf.constant(v) for k, v in feeds.items()})
+        out = loaded.signatures[request.model_spec.signature_name](
+            **{k: tf.constant(v) for k, v in feeds.items()}
+        )
         assert all(np.all(np.isfinite(v.numpy())) for k, v in out.items() if v.dtype.is_floating)
         seen.add(request.model_spec.signature_name)
     assert seen == {"serving_default", "score", "recommend", "similar_items"}
 
 
 def test_saved_model_cli_run_matches_keras(model, tiny, tmp_path):
-    cli = shutil.which("saved_model_cli") or os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+    cli = shutil.which("saved_model_cli") or os.path.join(
+        os.path.dirname(sys.executable), "saved_model_cli"
+    )
     path = zoo.export(model, tmp_path, "m")
     user = int(tiny.users.ids[0])
     proc = subprocess.run(
-        [cli, "run", "--dir", str(path), "--tag_set", "serve", "--signature_def", "recommend",
-         "--input_exprs", f"user_id=[{user}];k=5",
-         "--outdir", str(tmp_path / "out")],
-        capture_output=True, text=True, check=True,
+        [
+            cli,
+            "run",
+            "--dir",
+            str(path),
+            "--tag_set",
+            "serve",
+            "--signature_def",
+            "recommend",
+            "--input_exprs",
+            f"user_id=[{user}];k=5",
+            "--outdir",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     ids = np.load(tmp_path / "out" / "item_ids.npy")
     scores = np.load(tmp_path / "out" / "scores.npy")

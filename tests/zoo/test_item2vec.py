@@ -29,9 +29,18 @@ def sequences_data():
     # user 1: 5 items, two of them at the same time (item id breaks the tie); user 2: 3 items
     # (dropped with the default min_sequence_length=4); user 3: 4 items, no tie.
     rows = [
-        (1, 30, 5), (1, 10, 1), (1, 20, 3), (1, 25, 3), (1, 40, 9),
-        (2, 10, 1), (2, 20, 2), (2, 30, 3),
-        (3, 40, 1), (3, 30, 2), (3, 20, 3), (3, 10, 4),
+        (1, 30, 5),
+        (1, 10, 1),
+        (1, 20, 3),
+        (1, 25, 3),
+        (1, 40, 9),
+        (2, 10, 1),
+        (2, 20, 2),
+        (2, 30, 3),
+        (3, 40, 1),
+        (3, 30, 2),
+        (3, 20, 3),
+        (3, 10, 4),
     ]
     frame = pd.DataFrame(rows, columns=["user", "item", "timestamp"])
     return Interactions.from_frame(frame)
@@ -62,8 +71,17 @@ def test_no_sequence_long_enough_is_a_clear_error():
         training.fit(model, data, verbose=0)
 
 
-@pytest.mark.parametrize("bad", [{"scoring": "euclid"}, {"window": 0}, {"sg": 2}, {"negative": 0},
-                                 {"history_length": 0}, {"epochs": 0}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"scoring": "euclid"},
+        {"window": 0},
+        {"sg": 2},
+        {"negative": 0},
+        {"history_length": 0},
+        {"epochs": 0},
+    ],
+)
 def test_bad_config(tiny, bad):
     with pytest.raises(ConfigError):
         zoo.build("item2vec", tiny, **bad)
@@ -97,11 +115,26 @@ def test_loss_is_reported_per_epoch_through_keras_callbacks(tiny, capsys):
             self.totals.append(w2v.get_latest_training_loss())
 
     sentences = model.sequences(tiny)
-    w2v = Word2Vec(vector_size=16, window=20, min_count=1, sg=0, sample=0.0, seed=0, workers=1,
-                   epochs=4, compute_loss=True)
+    w2v = Word2Vec(
+        vector_size=16,
+        window=20,
+        min_count=1,
+        sg=0,
+        sample=0.0,
+        seed=0,
+        workers=1,
+        epochs=4,
+        compute_loss=True,
+    )
     w2v.build_vocab(sentences)
     cumulative = Cumulative()
-    w2v.train(sentences, total_examples=w2v.corpus_count, epochs=4, compute_loss=True, callbacks=[cumulative])
+    w2v.train(
+        sentences,
+        total_examples=w2v.corpus_count,
+        epochs=4,
+        compute_loss=True,
+        callbacks=[cumulative],
+    )
     per_epoch = np.diff([0.0, *cumulative.totals]) / sum(map(len, sentences))
     np.testing.assert_allclose(history.history["loss"], per_epoch, rtol=1e-3)
 
@@ -191,8 +224,9 @@ def test_movielens_100k_beats_popularity_and_star_wars_neighbours(ml100k):
     training.fit(item2vec, train, seed=0, verbose=0)
     popularity = zoo.build("popularity", train)
     training.fit(popularity, train, verbose=0)
-    report = evaluation.ranking_report({"item2vec": item2vec, "popularity": popularity}, train, test,
-                                       samplings=("popularity",)).frame
+    report = evaluation.ranking_report(
+        {"item2vec": item2vec, "popularity": popularity}, train, test, samplings=("popularity",)
+    ).frame
     assert report.loc["item2vec", "ndcg@10"] > 1.2 * report.loc["popularity", "ndcg@10"]
     assert report.loc["item2vec", "recall@10"] > report.loc["popularity", "recall@10"]
     ids, _ = item2vec.similar_items([50], k=10)  # Star Wars (1977)

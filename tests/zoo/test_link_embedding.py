@@ -34,14 +34,20 @@ def test_scores_are_cosines_or_their_sigmoid(tiny):
     users, items = tiny.frame.user[:20], tiny.frame.item[:20]
     links = regression.link_vectors().numpy()[tiny.users.lookup(users)]
     entities = regression.item_vectors().numpy()[tiny.items.lookup(items)]
-    cosine = (links * entities).sum(1) / np.linalg.norm(links, axis=1) / np.linalg.norm(entities, axis=1)
+    cosine = (
+        (links * entities).sum(1) / np.linalg.norm(links, axis=1) / np.linalg.norm(entities, axis=1)
+    )
     np.testing.assert_allclose(regression.score(users, items), cosine, rtol=1e-4, atol=1e-5)
     classification = fitted(tiny)
     links = classification.link_vectors().numpy()[tiny.users.lookup(users)]
     entities = classification.item_vectors().numpy()[tiny.items.lookup(items)]
-    cosine = (links * entities).sum(1) / np.linalg.norm(links, axis=1) / np.linalg.norm(entities, axis=1)
+    cosine = (
+        (links * entities).sum(1) / np.linalg.norm(links, axis=1) / np.linalg.norm(entities, axis=1)
+    )
     w, b = classification.cosine_scale.numpy(), classification.cosine_bias.numpy()
-    np.testing.assert_allclose(classification.score(users, items), 1 / (1 + np.exp(-(w * cosine + b))), rtol=1e-4)
+    np.testing.assert_allclose(
+        classification.score(users, items), 1 / (1 + np.exp(-(w * cosine + b))), rtol=1e-4
+    )
     assert isinstance(classification.training_spec().loss, keras.losses.BinaryCrossentropy)
     assert isinstance(regression.training_spec().loss, keras.losses.MeanSquaredError)
 
@@ -83,12 +89,18 @@ def test_similar_links_in_the_saved_model(tiny, tmp_path):
         print(json.dumps(out["link_ids"].numpy().tolist()))
         """
     )
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
-    assert json.loads(proc.stdout.strip().splitlines()[-1]) == model.similar_links(query, k=3)[0].tolist()
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert (
+        json.loads(proc.stdout.strip().splitlines()[-1])
+        == model.similar_links(query, k=3)[0].tolist()
+    )
 
 
 @pytest.mark.parametrize(
-    "bad", [{"negative_ratio": 0}, {"negative_ratio": -1.0}, {"embedding_size": 0}, {"n_positive": 0}]
+    "bad",
+    [{"negative_ratio": 0}, {"negative_ratio": -1.0}, {"embedding_size": 0}, {"n_positive": 0}],
 )
 def test_bad_config(tiny, bad):
     with pytest.raises(ConfigError):

@@ -11,7 +11,11 @@ from tests.zoo.contract import ContractSuite
 # implicit-feedback data for this module's tests (the contract suite's too)
 tiny, tiny_str = implicit.tiny, implicit.tiny_str
 
-SMALL = {"gmf": {"n_factors": 6}, "mlp": {"mlp_layers": [12, 8, 4]}, "neumf": {"n_factors": 6, "mlp_layers": [12, 8, 4]}}
+SMALL = {
+    "gmf": {"n_factors": 6},
+    "mlp": {"mlp_layers": [12, 8, 4]},
+    "neumf": {"n_factors": 6, "mlp_layers": [12, 8, 4]},
+}
 
 
 class TestGMFContract(ContractSuite):
@@ -88,8 +92,14 @@ def test_neumf_from_pretrained_refuses_mismatches(tiny):
 
 @pytest.mark.parametrize(
     "name,bad",
-    [("gmf", {"n_factors": 0}), ("gmf", {"num_negatives": 0}), ("mlp", {"mlp_layers": [7, 4]}),
-     ("mlp", {"mlp_layers": []}), ("neumf", {"l2": -1.0}), ("neumf", {"negative_sampling": "zipf"})],  # fmt: skip
+    [
+        ("gmf", {"n_factors": 0}),
+        ("gmf", {"num_negatives": 0}),
+        ("mlp", {"mlp_layers": [7, 4]}),
+        ("mlp", {"mlp_layers": []}),
+        ("neumf", {"l2": -1.0}),
+        ("neumf", {"negative_sampling": "zipf"}),
+    ],  # fmt: skip
 )
 def test_bad_config(tiny, name, bad):
     with pytest.raises(ConfigError):

@@ -31,7 +31,9 @@ class TinyDot(ZooModel):
         return self.rating_spec()
 
     def call(self, inputs, training=False):
-        return 3.0 + tf.reduce_sum(self.user_factors(inputs["user"]) * self.item_factors(inputs["item"]), -1)
+        return 3.0 + tf.reduce_sum(
+            self.user_factors(inputs["user"]) * self.item_factors(inputs["item"]), -1
+        )
 
     def query_vectors(self, user_index):
         p = self.user_factors(user_index)

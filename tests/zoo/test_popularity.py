@@ -20,8 +20,9 @@ class TestPopularityContract(ContractSuite):
         assert history.history["loss"] == [0.0, 0.0, 0.0]
         assert len(history.history["epoch_seconds"]) == 3
         counts = tiny.frame.item.value_counts()
-        np.testing.assert_array_equal(model.score([tiny.users.ids[0]] * 3, counts.index[:3]), counts.to_numpy()[:3])
-
+        np.testing.assert_array_equal(
+            model.score([tiny.users.ids[0]] * 3, counts.index[:3]), counts.to_numpy()[:3]
+        )
 
     def test_planted_structure_is_found(self, planted):
         # The baseline has no personal structure to find; its planted structure is popularity:
@@ -44,7 +45,9 @@ def test_recommends_the_most_popular_unseen_items(tiny):
     counts = tiny.frame.item.value_counts()
     ids, scores = model.recommend([user], k=5)
     assert not seen & set(ids[0])
-    np.testing.assert_array_equal(scores[0], sorted(counts.drop(list(seen)).to_numpy(), reverse=True)[:5])
+    np.testing.assert_array_equal(
+        scores[0], sorted(counts.drop(list(seen)).to_numpy(), reverse=True)[:5]
+    )
     # similar items: the most popular others, scored relative to the top item
     sim, sim_scores = model.similar_items([counts.index[0]], k=2)
     assert list(sim[0]) == list(counts.index[1:3]) or sim_scores[0][0] == sim_scores[0][1]

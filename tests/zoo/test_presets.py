@@ -93,8 +93,14 @@ def _url_preset(name, source, folder, server, sha=None):
     shutil.copy(source, folder / f"{name}.keras")
     digest = sha or presets.sha256_file(folder / f"{name}.keras")
     base = presets.get("dot_bias_mf_movielens_100k")
-    preset = presets.Preset(**{**base.__dict__, "name": name, "files": {f"{name}.keras": digest},
-                               "location": server.url})
+    preset = presets.Preset(
+        **{
+            **base.__dict__,
+            "name": name,
+            "files": {f"{name}.keras": digest},
+            "location": server.url,
+        }
+    )
     presets.add(preset)
     return preset
 

@@ -95,6 +95,18 @@ def compile_model(
     jit = resolve_jit_compile(
         model, opt, settings["jit_compile"] if jit_compile is None else jit_compile
     )
+    steps = steps_per_execution or STEPS_PER_EXECUTION
+    if model.distribute_strategy.num_replicas_in_sync > 1:
+        # Keras's multi-step loop (steps_per_execution > 1) fails under MirroredStrategy with
+        # more than one replica ("You must feed a value for placeholder tensor ..."; a plain
+        # Dense model fails the same way), and one XLA cluster cannot reach the variables of
+        # the other replicas: one step per call, no XLA.
+        if steps_per_execution not in (None, 1):
+            raise ConfigError(
+                f"steps_per_execution={steps_per_execution} does not work with "
+                f"{model.distribute_strategy.num_replicas_in_sync} replicas (a Keras limitation); use 1"
+            )
+        steps, jit = 1, False
     if jit and isinstance(opt, (optimizers.RowwiseAdam, optimizers.RowwiseAdagrad)):
         # tf.unique is slow under XLA on CPU; the dense masked update is the same math.
         opt.dense_max_elements = optimizers.DENSE_MAX_ELEMENTS
@@ -102,7 +114,7 @@ def compile_model(
         optimizer=opt,
         loss=spec.loss,
         metrics=list(spec.metrics),
-        steps_per_execution=steps_per_execution or STEPS_PER_EXECUTION,
+        steps_per_execution=steps,
         jit_compile=jit,
     )
     return model
@@ -168,6 +180,12 @@ def fit(
         raise ConfigError(f"epochs and batch_size must be >= 1, got {epochs} and {batch_size}")
     if early_stopping and validation is None:
         raise ConfigError("early_stopping needs validation data")
+    replicas = model.distribute_strategy.num_replicas_in_sync
+    if batch_size % replicas:
+        raise ConfigError(
+            f"batch_size {batch_size} is the global batch: it must divide by the {replicas} replicas"
+            f" of {type(model.distribute_strategy).__name__} (e.g. {batch_size - batch_size % replicas})"
+        )
     model.remember(train)
     if not spec.trained_by_keras:
         # Models trained by an external engine (gensim) fill their own weights; they report
@@ -187,7 +205,9 @@ def fit(
         )
     schedule = schedule or settings["schedule"]
     with model.distribute_strategy.scope():
-        train_ds, steps = pipelines.training_dataset(model, train, batch_size, seed=seed)
+        train_ds, steps = pipelines.training_dataset(
+            model, train, batch_size, seed=seed, epochs=epochs
+        )
         if optimizer is not None or learning_rate is not None or not model.compiled:
             compile_model(
                 model,

@@ -86,6 +86,7 @@ def link_pairs(
     n_positive: int | None = None,
     negative_ratio: float = 2.0,
     classification: bool = True,
+    epochs: int = 1,
 ) -> tf.data.Dataset:
     """Positive pairs plus ``negative_ratio × n_positive`` sampled negatives per batch.
 
@@ -93,11 +94,12 @@ def link_pairs(
         model: a zoo model; its vocabularies encode the ids (links = users, entities = items).
         interactions: the positive pairs (``user`` = link, ``item`` = entity).
         batch_size: positives per batch (the name ``fit`` uses for ``n_positive``).
-        shuffle: a new permutation of the positives every epoch (negatives are always fresh).
+        shuffle: a new permutation of the positives every epoch (and new negatives).
         seed: seed of the permutations and of the negatives.
         n_positive: positives per batch; wins over ``batch_size``.
         negative_ratio: negatives per positive (> 0; a fraction rounds to whole pairs).
         classification: negatives labelled 0 (True, for a sigmoid + BCE) or -1 (False, MSE).
+        epochs: epochs the dataset holds; negatives are drawn from ``(seed, epoch, batch)``.
 
     Returns:
         Batches ``({"user": int32 [b], "item": int32 [b]}, float32 label [b])``.
@@ -146,7 +148,7 @@ def link_pairs(
         pos_l = tf.gather(columns[0], positions)
         pos_e = tf.gather(columns[1], positions)
         count = tf.cast(tf.round(ratio * tf.cast(tf.size(positions), tf.float32)), tf.int32)
-        seed_ = tf.stack([s, tf.constant(seed, tf.int64)])
+        seed_ = s
         neg_l, neg_e = sample_negatives(seed_, count, n_entities, n_links, columns[2], draw)
         user = tf.concat([pos_l, neg_l], 0)
         item = tf.concat([pos_e, neg_e], 0)
@@ -157,9 +159,7 @@ def link_pairs(
             tf.gather(label, order),
         )
 
-    groups = index_batches(len(links), n_positive, shuffle, seed)
-    seeds = tf.data.Dataset.random(seed=seed + 1, rerandomize_each_iteration=True)
-    ds = tf.data.Dataset.zip(groups, seeds)
+    ds = index_batches(len(links), n_positive, shuffle, seed, epochs, with_seeds=True)
     return ds.map(batch, num_parallel_calls=AUTOTUNE, deterministic=True).prefetch(AUTOTUNE)
 
 

@@ -1,4 +1,4 @@
-"""Losses of the implicit-feedback models.
+"""Per-example losses of the zoo's models.
 
 Keras's ``BinaryCrossentropy`` averages over the last axis, which for the 1-D batches the zoo
 trains on is the whole batch: per-example sample weights (the recency weights of
@@ -56,3 +56,49 @@ class BPRLoss(keras.losses.Loss):
         y_pred = keras.ops.convert_to_tensor(y_pred)
         margin = y_pred[..., 0] - y_pred[..., 1]
         return keras.ops.binary_crossentropy(keras.ops.ones_like(margin), margin, from_logits=True)
+
+
+@keras.saving.register_keras_serializable(package="embedzoo")
+class SquaredError(keras.losses.Loss):
+    """Per-example ``(y - ŷ)²`` for ``[batch]`` predictions.
+
+    Keras's ``MeanSquaredError`` averages over the last axis, which for 1-D batches is the
+    whole batch: the scalar it returns is then not divided by the replica count under a
+    ``tf.distribute`` strategy, so two replicas would take a step twice too large. One loss per
+    example lets Keras reduce over the global batch.
+
+    Example:
+        >>> import numpy as np
+        >>> from embedzoo.training.losses import SquaredError
+        >>> float(SquaredError()(np.array([1.0, 3.0]), np.array([2.0, 3.0])))
+        0.5
+    """
+
+    def __init__(self, name: str = "squared_error", **kwargs):
+        super().__init__(name=name, **kwargs)
+
+    def call(self, y_true, y_pred):
+        y_pred = keras.ops.convert_to_tensor(y_pred)
+        y_true = keras.ops.cast(y_true, y_pred.dtype)
+        return keras.ops.square(y_true - y_pred)
+
+
+@keras.saving.register_keras_serializable(package="embedzoo")
+class LogLoss(keras.losses.Loss):
+    """Per-example binary cross-entropy on probabilities in (0, 1) (see ``SquaredError`` for
+    why not Keras's ``BinaryCrossentropy`` on 1-D batches).
+
+    Example:
+        >>> import numpy as np
+        >>> from embedzoo.training.losses import LogLoss
+        >>> round(float(LogLoss()(np.ones(2), np.full(2, 0.5))), 4)  # log 2
+        0.6931
+    """
+
+    def __init__(self, name: str = "log_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+
+    def call(self, y_true, y_pred):
+        y_pred = keras.ops.convert_to_tensor(y_pred)
+        y_true = keras.ops.cast(y_true, y_pred.dtype)
+        return keras.ops.binary_crossentropy(y_true, y_pred, from_logits=False)

@@ -2,9 +2,9 @@
 
 Both shuffle positive rows by index every epoch (:func:`~embedzoo.training.pipelines.index_batches`)
 and draw fresh negatives for every batch inside the ``tf.data`` graph with
-:class:`~embedzoo.training.samplers.NegativeSampler`: each batch gets its own stateless seed
-from a ``Dataset.random`` stream that re-randomises every epoch, so negatives differ from
-epoch to epoch and a run is reproducible from ``seed``. Rows whose user or item the model does
+:class:`~embedzoo.training.samplers.NegativeSampler`: each batch gets its own stateless seed,
+a function of ``(seed, epoch, batch)``, so negatives differ from epoch to epoch and a run is
+reproducible from ``seed`` however many iterators are opened. Rows whose user or item the model does
 not know (index 0) are left out: the unknown row is never trained.
 
 A model names its pipeline and sampler settings in its ``TrainingSpec`` (e.g.
@@ -73,16 +73,6 @@ def _positives(model, interactions: Interactions, recency_weight: float, recency
     return users[known], items[known], weights[known]
 
 
-def _batches_with_seeds(num_rows: int, batch_size: int, shuffle: bool, seed: int):
-    """``(positions, seed[2])`` per batch; the seeds differ per batch, and per epoch when
-    ``shuffle`` (unshuffled passes, e.g. validation, replay the same negatives)."""
-    positions = index_batches(num_rows, batch_size, shuffle, seed)
-    # A second stream, offset from the shuffle's, so negatives do not follow the permutation.
-    seeds = tf.data.Dataset.random(seed=seed + 1_000_003, rerandomize_each_iteration=shuffle)
-    seeds = seeds.batch(2, drop_remainder=True)
-    return tf.data.Dataset.zip((positions, seeds))
-
-
 def triplets(
     model,
     interactions: Interactions,
@@ -94,6 +84,7 @@ def triplets(
     sampling_alpha: float = 1.0,
     recency_weight: float = 0.0,
     recency_power: float = 1.0,
+    epochs: int = 1,
 ) -> tf.data.Dataset:
     """``({"user": u [b], "item": [pos, neg] [b, 2]}, label [b, 2], weight [b])`` batches for
     pairwise (BPR) training.
@@ -113,6 +104,7 @@ def triplets(
         negative_sampling, sampling_alpha: the sampler (``"uniform"`` or ``"popularity"``
             with ``count ** sampling_alpha``).
         recency_weight, recency_power: see :func:`recency_weights`.
+        epochs: epochs the dataset holds; negatives are drawn from ``(seed, epoch, batch)``.
 
     Example:
         >>> from embedzoo.training.negative_pipelines import triplets
@@ -132,7 +124,7 @@ def triplets(
         labels = tf.tile(tf.constant([[1.0, 0.0]]), [tf.shape(positions)[0], 1])
         return x, labels, tf.gather(cols["w"], positions)
 
-    ds = _batches_with_seeds(len(users), batch_size, shuffle, seed)
+    ds = index_batches(len(users), batch_size, shuffle, seed, epochs, with_seeds=True)
     return ds.map(gather, num_parallel_calls=AUTOTUNE, deterministic=True).prefetch(AUTOTUNE)
 
 
@@ -148,6 +140,7 @@ def pointwise_negatives(
     sampling_alpha: float = 1.0,
     recency_weight: float = 0.0,
     recency_power: float = 1.0,
+    epochs: int = 1,
 ) -> tf.data.Dataset:
     """``({"user", "item"}, label)`` batches: each positive row plus ``num_negatives`` negatives.
 
@@ -162,7 +155,8 @@ def pointwise_negatives(
         shuffle: new row order and new negatives every epoch; ``False`` replays both.
         seed: seeds the order and the negatives.
         num_negatives: sampled negatives per positive.
-        negative_sampling, sampling_alpha, recency_weight, recency_power: as in :func:`triplets`.
+        negative_sampling, sampling_alpha, recency_weight, recency_power, epochs: as in
+            :func:`triplets`.
     """
     users, items, weights = _positives(model, interactions, recency_weight, recency_power)
     sampler = samplers.for_model(model, users, items, negative_sampling, sampling_alpha)
@@ -182,5 +176,5 @@ def pointwise_negatives(
         # A positive's negatives carry its weight, so the weighting shifts no class balance.
         return x, y, tf.tile(tf.gather(cols["w"], positions), [1 + k])
 
-    ds = _batches_with_seeds(len(users), batch_size, shuffle, seed)
+    ds = index_batches(len(users), batch_size, shuffle, seed, epochs, with_seeds=True)
     return ds.map(gather, num_parallel_calls=AUTOTUNE, deterministic=True).prefetch(AUTOTUNE)

@@ -35,21 +35,51 @@ def encode(model, interactions: Interactions) -> tuple[np.ndarray, np.ndarray]:
     return users, items
 
 
+#: Offset of the per-batch sampling seeds from the shuffle seed, so negatives do not follow
+#: the permutation.
+SAMPLING_SEED_OFFSET = 1_000_003
+
+
 def index_batches(
-    num_rows: int, batch_size: int, shuffle: bool = True, seed: int = 0
+    num_rows: int,
+    batch_size: int,
+    shuffle: bool = True,
+    seed: int = 0,
+    epochs: int = 1,
+    with_seeds: bool = False,
 ) -> tf.data.Dataset:
-    """Batches of row positions (int32 vectors); a new permutation on every iteration.
+    """Batches of row positions (int32 vectors) for ``epochs`` epochs.
+
+    Epoch ``e`` is the permutation ``stateless_shuffle(seed=[e, seed])``: a function of
+    ``(seed, epoch)`` alone, so every iterator over the dataset replays the same stream (Keras
+    opens more than one under a ``tf.distribute`` strategy) and a 2-replica run sees exactly
+    the batches of a 1-replica run. Unshuffled, every epoch is the rows in order.
+
+    Args:
+        num_rows: rows to cut into batches.
+        batch_size: global batch size (the last batch of an epoch may be smaller).
+        shuffle: a new permutation every epoch.
+        seed: seed of the permutations (and of the batch seeds).
+        epochs: epochs the dataset holds (its cardinality is ``epochs × batches``).
+        with_seeds: also yield a stateless seed ``[2]`` per batch for in-graph sampling,
+            ``[seed + SAMPLING_SEED_OFFSET, e × batches + b]`` (``e`` = 0 when unshuffled, so
+            an unshuffled pass, e.g. validation, replays the same negatives).
 
     Example:
         >>> from embedzoo.training.pipelines import index_batches
         >>> [b.numpy().tolist() for b in index_batches(5, 2, shuffle=False)]
         [[0, 1], [2, 3], [4]]
+        >>> [s.numpy().tolist() for _, s in index_batches(3, 2, shuffle=False, with_seeds=True)]
+        [[1000003, 0], [1000003, 1]]
     """
     if num_rows <= 0:
         raise DataError("cannot build a pipeline over zero rows")
     if batch_size <= 0:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
+    if epochs < 1:
+        raise ValueError(f"epochs must be >= 1, got {epochs}")
     full, rest = divmod(num_rows, batch_size)
+    per_epoch = full + (1 if rest else 0)
 
     def split(positions):
         parts = []
@@ -63,20 +93,24 @@ def index_batches(
             out = out.concatenate(part)
         return out
 
-    batches = full + (1 if rest else 0)
-    if not shuffle:
-        return split(tf.range(num_rows, dtype=tf.int32))
-    # One random seed per iteration (epoch), reproducible from `seed`.
-    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
-    ds = seeds.flat_map(
-        lambda s: split(
-            tf.random.experimental.stateless_shuffle(
-                tf.range(num_rows, dtype=tf.int32), seed=tf.stack([s, tf.constant(seed, tf.int64)])
+    def one_epoch(e):
+        rows = tf.range(num_rows, dtype=tf.int32)
+        if shuffle:
+            rows = tf.random.experimental.stateless_shuffle(
+                rows, seed=tf.stack([e, tf.constant(seed, tf.int64)])
             )
+        batches = split(rows)
+        if not with_seeds:
+            return batches
+        first = (e if shuffle else tf.constant(0, tf.int64)) * per_epoch
+        seeds = tf.data.Dataset.range(per_epoch).map(
+            lambda b: tf.stack([tf.constant(seed + SAMPLING_SEED_OFFSET, tf.int64), first + b])
         )
-    )
+        return tf.data.Dataset.zip((batches, seeds))
+
+    ds = tf.data.Dataset.range(epochs).flat_map(one_epoch)
     # A known length lets Keras size the progress bar and steps_per_execution exactly.
-    return ds.apply(tf.data.experimental.assert_cardinality(batches))
+    return ds.apply(tf.data.experimental.assert_cardinality(epochs * per_epoch))
 
 
 def pointwise(
@@ -87,6 +121,7 @@ def pointwise(
     seed: int = 0,
     target: str = "rating",
     known_only: bool = False,
+    epochs: int = 1,
 ) -> tf.data.Dataset:
     """``({"user": u, "item": i}, y)`` batches for rating (or any per-row target) models.
 
@@ -97,6 +132,7 @@ def pointwise(
         shuffle: new permutation every epoch.
         seed: seed of the permutation sequence.
         target: frame column used as the label.
+        epochs: epochs the dataset holds (see :func:`index_batches`).
         known_only: leave out rows whose user or item the model does not know (training: the
             unknown row 0 is never trained).
     """
@@ -124,7 +160,7 @@ def pointwise(
             tf.gather(columns["y"], positions),
         )
 
-    ds = index_batches(len(users), batch_size, shuffle, seed)
+    ds = index_batches(len(users), batch_size, shuffle, seed, epochs)
     return ds.map(gather, num_parallel_calls=AUTOTUNE, deterministic=True).prefetch(AUTOTUNE)
 
 
@@ -133,16 +169,20 @@ def known_pointwise(model, interactions: Interactions, **kwargs) -> tf.data.Data
     return pointwise(model, interactions, known_only=True, **kwargs)
 
 
-def training_dataset(model, interactions: Interactions, batch_size: int, seed: int = 0):
-    """The training pipeline of the model's spec, repeated, and its steps per epoch.
+def training_dataset(
+    model, interactions: Interactions, batch_size: int, seed: int = 0, epochs: int = 1
+):
+    """The training pipeline of the model's spec over ``epochs`` epochs, and its steps per epoch.
 
-    The dataset repeats forever (each pass is a fresh permutation), so Keras keeps one
-    iterator for the whole ``fit`` instead of rebuilding it every epoch.
+    One dataset holds every epoch (epoch ``e`` shuffled and sampled from ``(seed, e)``), so
+    Keras keeps one iterator for the whole ``fit`` and the stream does not depend on how many
+    iterators are opened.
 
     Returns:
         ``(dataset, steps_per_epoch)``.
     """
-    ds = model.training_spec().pipeline(
-        model, interactions, batch_size=batch_size, shuffle=True, seed=seed
+    spec = model.training_spec()
+    ds = spec.pipeline(
+        model, interactions, batch_size=batch_size, shuffle=True, seed=seed, epochs=epochs
     )
-    return ds.repeat(), int(ds.cardinality())
+    return ds, int(ds.cardinality()) // epochs

@@ -11,9 +11,11 @@ import tensorflow as tf
 
 from embedzoo.errors import ConfigError
 
+_CREATED: dict = {}
+
 
 def get(name: str = "default") -> tf.distribute.Strategy:
-    """``default`` (the current strategy), ``mirrored`` (all local GPUs, or the CPU),
+    """``default`` (the current strategy), ``mirrored`` (all local GPUs, else every logical CPU),
     ``one_device`` (``/gpu:0`` when present, else ``/cpu:0``) or ``multi_worker`` (from
     ``TF_CONFIG``).
 
@@ -25,7 +27,17 @@ def get(name: str = "default") -> tf.distribute.Strategy:
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
+        # One instance per process: two MirroredStrategy objects over the same devices issue
+        # colliding collective ops (a second model's first step fails).
+        if "mirrored" not in _CREATED:
+            if tf.config.list_logical_devices("GPU"):
+                _CREATED["mirrored"] = tf.distribute.MirroredStrategy()
+            else:
+                # MirroredStrategy() alone takes only CPU:0; logical CPU devices (set up with
+                # tf.config.set_logical_device_configuration) are replicas too.
+                cpus = [d.name for d in tf.config.list_logical_devices("CPU")]
+                _CREATED["mirrored"] = tf.distribute.MirroredStrategy(cpus)
+        return _CREATED["mirrored"]
     if name == "one_device":
         gpus = tf.config.list_logical_devices("GPU")
         return tf.distribute.OneDeviceStrategy("/gpu:0" if gpus else "/cpu:0")

@@ -32,6 +32,7 @@ from embedzoo.core.lookup import IdLookup
 from embedzoo.core.seen import SeenItems
 from embedzoo.datasets.interactions import Interactions, Vocabulary
 from embedzoo.training import pipelines
+from embedzoo.training.losses import SquaredError
 from embedzoo.training.spec import TrainingSpec
 from embedzoo.zoo.retrieval import PAD_INT, PAD_STR, Retrieval  # noqa: F401  (re-exported)
 
@@ -169,7 +170,7 @@ class ZooModel(Retrieval, keras.Model):
             task=self.task,
             pipeline=pipelines.known_pointwise,
             validation_pipeline=pipelines.pointwise,
-            loss=keras.losses.MeanSquaredError(),
+            loss=SquaredError(),
             metrics=(
                 keras.metrics.RootMeanSquaredError(name="rmse"),
                 keras.metrics.MeanAbsoluteError(name="mae"),
@@ -197,7 +198,10 @@ class ZooModel(Retrieval, keras.Model):
         """Hook for subclasses: the training rows' index pairs (known ids), before training."""
 
     def row_penalty(self, index, squared_norms, side: str):
-        """Batch mean of ``squared_norms`` weighted by each row's penalty weight."""
+        """Batch mean of ``squared_norms`` weighted by each row's penalty weight.
+
+        Added with ``add_loss``: under a ``tf.distribute`` strategy Keras divides such terms by
+        the replica count, so a replica's batch mean adds up to the global one."""
         weights = self.user_penalty_weight if side == "user" else self.item_penalty_weight
         return tf.reduce_mean(tf.gather(weights, index) * squared_norms)
 

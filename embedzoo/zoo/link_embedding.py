@@ -30,6 +30,7 @@ import tensorflow as tf
 from embedzoo.datasets.interactions import Interactions
 from embedzoo.errors import ConfigError
 from embedzoo.training import link_pairs, pipelines
+from embedzoo.training.losses import LogLoss, SquaredError
 from embedzoo.training.spec import TrainingSpec
 from embedzoo.zoo.base import ZooModel, id_dtype
 from embedzoo.zoo.registry import register
@@ -131,9 +132,7 @@ class LinkEmbedding(ZooModel):
             task=self.task,
             pipeline=pipeline,
             validation_pipeline=pipelines.pointwise,  # labelled pairs (link_pairs.labelled_pairs)
-            loss=keras.losses.BinaryCrossentropy()
-            if self.classification
-            else keras.losses.MeanSquaredError(),
+            loss=LogLoss() if self.classification else SquaredError(),
             metrics=(keras.metrics.BinaryAccuracy(name="accuracy"),) if self.classification else (),
             defaults=self.fit_defaults,
         )

@@ -84,6 +84,7 @@ def build(
     user_vocabulary=None,
     item_vocabulary=None,
     seed: int | None = None,
+    strategy=None,
     **config,
 ) -> keras.Model:
     """Builds a registered model for some data.
@@ -93,6 +94,9 @@ def build(
         data: ``Interactions`` (its vocabularies are used) or a ``(users, items)`` pair of
             ``Vocabulary``; or pass ``user_vocabulary`` / ``item_vocabulary`` lists directly.
         seed: seed Python, NumPy and TensorFlow first, so the initial weights are reproducible.
+        strategy: a ``tf.distribute.Strategy`` or a name for ``training.strategies.get``
+            (``"mirrored"``, ...): the model's variables are created under it, and
+            ``training.fit`` trains in it.
         **config: the model's constructor arguments; an unknown key raises ``ConfigError``.
 
     Example:
@@ -120,7 +124,14 @@ def build(
         raise ConfigError(f"cannot build {name!r}: the data has no users or no items")
     if seed is not None:
         keras.utils.set_random_seed(int(seed))
-    return cls(user_vocabulary=users.to_list(), item_vocabulary=items.to_list(), **config)
+    if strategy is None:
+        return cls(user_vocabulary=users.to_list(), item_vocabulary=items.to_list(), **config)
+    if isinstance(strategy, str):
+        from embedzoo.training import strategies
+
+        strategy = strategies.get(strategy)
+    with strategy.scope():
+        return cls(user_vocabulary=users.to_list(), item_vocabulary=items.to_list(), **config)
 
 
 def _load_builtin_models() -> None:

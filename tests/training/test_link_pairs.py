@@ -39,12 +39,8 @@ def test_is_known_is_exact():
 
 
 def batches(model, data, epochs=1, **kwargs):
-    ds = link_pairs.link_pairs(model, data, seed=1, **kwargs)
-    out = []
-    it = iter(ds.repeat(epochs))
-    for _ in range(int(ds.cardinality()) * epochs):
-        x, y = next(it)
-        out.append((x["user"].numpy(), x["item"].numpy(), y.numpy()))
+    ds = link_pairs.link_pairs(model, data, seed=1, epochs=epochs, **kwargs)
+    out = [(x["user"].numpy(), x["item"].numpy(), y.numpy()) for x, y in ds]
     return ds, out
 
 

@@ -109,7 +109,7 @@ def epoch(ds, steps):
 def test_triplets_redraw_negatives_every_epoch_and_never_hit_positives():
     data = make_implicit()
     model = zoo.build("bpr", data, n_factors=2)
-    ds, steps = pipelines.training_dataset(model, data, batch_size=64, seed=3)
+    ds, steps = pipelines.training_dataset(model, data, batch_size=64, seed=3, epochs=2)
     it = iter(ds)
     epochs = [[next(it) for _ in range(steps)] for _ in range(2)]
     positives = set(zip(data.user_index.tolist(), data.item_index.tolist(), strict=True))

@@ -3,13 +3,13 @@ import subprocess
 import sys
 import textwrap
 
-import keras
 import numpy as np
 import pytest
 
 from embedzoo import datasets, training, zoo
 from embedzoo.errors import ConfigError, DataError
 from embedzoo.training.link_metrics import link_prediction_auc, neighbour_label_share
+from embedzoo.training.losses import LogLoss, SquaredError
 from tests.zoo.contract import ContractSuite
 
 
@@ -48,8 +48,8 @@ def test_scores_are_cosines_or_their_sigmoid(tiny):
     np.testing.assert_allclose(
         classification.score(users, items), 1 / (1 + np.exp(-(w * cosine + b))), rtol=1e-4
     )
-    assert isinstance(classification.training_spec().loss, keras.losses.BinaryCrossentropy)
-    assert isinstance(regression.training_spec().loss, keras.losses.MeanSquaredError)
+    assert isinstance(classification.training_spec().loss, LogLoss)
+    assert isinstance(regression.training_spec().loss, SquaredError)
 
 
 def test_batch_size_defaults_to_n_positive(tiny):

@@ -1,0 +1,92 @@
+"""Runs distributed checks in a fresh process with 2 logical CPU devices; prints JSON.
+
+Usage: ``python distributed_probe.py one_step`` | ``defaults DIR``.
+"""
+
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, os.getcwd())
+
+import tensorflow as tf  # noqa: E402
+
+tf.config.set_logical_device_configuration(
+    tf.config.list_physical_devices("CPU")[0], [tf.config.LogicalDeviceConfiguration()] * 2
+)
+
+import numpy as np  # noqa: E402
+
+from embedzoo import training, zoo  # noqa: E402
+from embedzoo.errors import ConfigError  # noqa: E402
+from embedzoo.training import strategies  # noqa: E402
+from tests.helpers import make_implicit, make_ratings  # noqa: E402
+
+# Every Keras-trained model; embedding_nn without dropout (masks are drawn per replica).
+MODELS = {
+    "dot_bias_mf": {},
+    "embedding_nn": {"dropout": 0.0, "hidden_layers": [16]},
+    "bpr": {},
+    "gmf": {"n_factors": 8},
+    "mlp": {"mlp_layers": [16, 8]},
+    "neumf": {"n_factors": 8, "mlp_layers": [16, 8]},
+    "link_embedding": {"embedding_size": 8, "n_positive": 256},
+}
+RATING = ("dot_bias_mf", "embedding_nn")
+
+
+def one_step():
+    mirrored = strategies.get("mirrored")
+    out = {}
+    for name, config in MODELS.items():
+        data = (make_ratings() if name in RATING else make_implicit()).subset(np.arange(512))
+        batch = 256 if name == "link_embedding" else 512  # one step: the whole data at once
+        runs = {}
+        for strategy in (None, mirrored):
+            model = zoo.build(name, data, seed=0, strategy=strategy, **config)
+            history = training.fit(model, data, epochs=1, batch_size=batch, seed=0, verbose=0)
+            runs["mirrored" if strategy else None] = (
+                history.history["loss"][0],
+                [np.asarray(w) for w in model.get_weights()],
+            )
+        diff = max(
+            float(np.max(np.abs(a - b))) if a.size else 0.0
+            for a, b in zip(runs[None][1], runs["mirrored"][1], strict=True)
+        )
+        out[name] = {
+            "loss_single": runs[None][0],
+            "loss_mirrored": runs["mirrored"][0],
+            "max_weight_diff": diff,
+        }
+    return {"replicas": model.distribute_strategy.num_replicas_in_sync, "models": out}
+
+
+def defaults(directory):
+    data = make_ratings()
+    model = zoo.build("dot_bias_mf", data, seed=0, strategy="mirrored")
+    history = training.fit(model, data, epochs=2, verbose=0)  # fit's defaults otherwise
+    path = zoo.export(model, directory, "m")
+    loaded = tf.saved_model.load(str(path))
+    users, items = data.frame.user.to_numpy()[:20], data.frame.item.to_numpy()[:20]
+    served = loaded.signatures["score"](user_id=tf.constant(users), item_id=tf.constant(items))[
+        "score"
+    ]
+    try:
+        training.fit(model, data, epochs=1, batch_size=63, verbose=0)
+        error = ""
+    except ConfigError as e:
+        error = str(e)
+    return {
+        "replicas": model.distribute_strategy.num_replicas_in_sync,
+        "epochs_trained": len(history.history["loss"]),
+        "finite": bool(np.all(np.isfinite(history.history["loss"]))),
+        "export_matches": bool(np.allclose(served.numpy(), model.score(users, items), rtol=1e-5)),
+        "bad_batch_error": error,
+    }
+
+
+if __name__ == "__main__":
+    command = sys.argv[1]
+    result = one_step() if command == "one_step" else defaults(sys.argv[2])
+    print(json.dumps(result))

@@ -174,7 +174,12 @@ def cmd_train(args) -> int:
     else:
         train, test = split_data(data, args.split, args.test_fraction, args.seed)
     print(f"data: {data}\ntrain: {len(train)} rows, validation: {len(test) if test else 0} rows")
-    model = zoo.build(args.model, train, **parse_overrides(args.set))
+    strategy = None if args.strategy == "default" else args.strategy
+    model = zoo.build(args.model, train, strategy=strategy, **parse_overrides(args.set))
+    if strategy:
+        print(
+            f"strategy: {args.strategy}, {model.distribute_strategy.num_replicas_in_sync} replica(s)"
+        )
     fit_kwargs = {
         k: v
         for k, v in dict(
@@ -410,6 +415,20 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a model and write a run directory")
     p.add_argument("model", help="registered model name (see `embedzoo list`)")
     p.add_argument(
+        "--strategy",
+        choices=("default", "mirrored", "one_device"),
+        default="default",
+        help="tf.distribute strategy: mirrored = every local GPU (every logical CPU without "
+        "one); --batch-size is the global batch and must divide by the replica count",
+    )
+    p.add_argument(
+        "--cpu-devices",
+        type=int,
+        default=None,
+        help="split the CPU into this many logical devices first (to try --strategy mirrored "
+        "on a machine without GPUs)",
+    )
+    p.add_argument(
         "--data",
         required=True,
         help="ml-100k, ml-1m, ml-latest-small, a .csv/.tsv/.parquet file, a RecBole "
@@ -592,12 +611,26 @@ def import_tensorflow_quietly() -> None:
             sys.stderr.flush()
 
 
+def split_cpu(n: int) -> None:
+    """Configures ``n`` logical CPU devices (before TensorFlow has run anything)."""
+    import tensorflow as tf
+
+    from embedzoo.errors import ConfigError
+
+    if n < 1:
+        raise ConfigError(f"--cpu-devices must be >= 1, got {n}")
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * n)
+
+
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
     from embedzoo.errors import ConfigError, DataError, UnknownModelError
 
     import_tensorflow_quietly()
     try:
+        if getattr(args, "cpu_devices", None) is not None:
+            split_cpu(args.cpu_devices)
         return args.fn(args)
     except (DataError, ConfigError, UnknownModelError) as e:
         print(f"embedzoo: error: {e}", file=sys.stderr)

@@ -78,6 +78,7 @@ def compile_model(
     jit_compile: bool | str | None = None,
     schedule: str = "constant",
     total_steps: int = 0,
+    steps_per_epoch: int | None = None,
 ) -> keras.Model:
     """Compiles ``model`` with its spec's loss and metrics and a row-wise optimizer.
 
@@ -96,6 +97,10 @@ def compile_model(
         model, opt, settings["jit_compile"] if jit_compile is None else jit_compile
     )
     steps = steps_per_execution or STEPS_PER_EXECUTION
+    if steps_per_epoch:
+        # never more steps per call than an epoch has: Keras would run the next epoch's
+        # batches inside this one
+        steps = max(1, min(steps, int(steps_per_epoch)))
     if model.distribute_strategy.num_replicas_in_sync > 1:
         # Keras's multi-step loop (steps_per_execution > 1) fails under MirroredStrategy with
         # more than one replica ("You must feed a value for placeholder tensor ..."; a plain
@@ -217,6 +222,7 @@ def fit(
                 jit_compile,
                 schedule=schedule,
                 total_steps=steps * epochs,
+                steps_per_epoch=steps,
             )
         val_ds = None
         if validation is not None:

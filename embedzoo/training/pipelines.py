@@ -185,4 +185,7 @@ def training_dataset(
     ds = spec.pipeline(
         model, interactions, batch_size=batch_size, shuffle=True, seed=seed, epochs=epochs
     )
-    return ds, int(ds.cardinality()) // epochs
+    steps = int(ds.cardinality()) // epochs
+    # Repeated so Keras's look-ahead past the last step finds a batch instead of warning that
+    # the input ran out; only the first ``epochs × steps`` batches are trained on.
+    return ds.repeat(), steps

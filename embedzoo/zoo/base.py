@@ -60,6 +60,10 @@ class ZooModel(Retrieval, keras.Model):
     fit_defaults: dict = {}
 
     def __init__(self, user_vocabulary, item_vocabulary, **kwargs):
+        # Tables, biases, scores and penalties stay float32 under a mixed-precision policy
+        # (an embedding read in float16 would also cast the whole table every step); dense
+        # towers built without a dtype follow the global policy and are cast back to float32.
+        kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         self.users = Vocabulary(user_vocabulary)
         self.items = Vocabulary(item_vocabulary)
@@ -105,6 +109,7 @@ class ZooModel(Retrieval, keras.Model):
         self, side: str, name: str, width: int, initializer="random_normal", **kwargs
     ) -> Embedding:
         """A built ``Embedding`` with one row per id of the ``side`` vocabulary."""
+        kwargs.setdefault("dtype", "float32")
         layer = Embedding(
             self.vocabulary(side).size, width, initializer, side=side, name=name, **kwargs
         )

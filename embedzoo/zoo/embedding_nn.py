@@ -144,7 +144,7 @@ class EmbeddingNN(ZooModel):
         x = self.input_dropout(tf.concat([u, v], axis=-1), training=training)
         for dense, drop in zip(self.dense_layers, self.dropout_layers, strict=True):
             x = drop(dense(x), training=training)
-        logits = self.head(x)[:, 0]
+        logits = tf.cast(self.head(x)[:, 0], tf.float32)
         if self.biases:
             bu, bi = self.user_bias(users)[:, 0], self.item_bias(items)[:, 0]
             if training and self.bias_l2:
@@ -183,7 +183,7 @@ class EmbeddingNN(ZooModel):
             x = tf.nn.relu(user_part[:, None, :] + item_rows[None, :, :])  # [batch, chunk, units]
             for dense in self.dense_layers[1:]:
                 x = dense(x)
-            return self.head(x)[..., 0]
+            return tf.cast(self.head(x)[..., 0], tf.float32)
 
         logits = scores_in_item_chunks(block, item_part, max(self.hidden_layers))
         if self.biases:

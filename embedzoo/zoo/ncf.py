@@ -114,7 +114,7 @@ class _NCF(ZooModel):
                 pairs = tf.concat(
                     [tf.repeat(user_vec[:, None, :], tf.shape(rows)[0], axis=1),
                      tf.repeat(rows[None], tf.shape(user_vec)[0], axis=0)], axis=-1)  # fmt: skip
-                return head(pairs)
+                return tf.cast(head(pairs), tf.float32)
 
             return scores_in_item_chunks(
                 block, item_table, user_vec.shape[-1] + item_table.shape[-1]
@@ -127,7 +127,7 @@ class _NCF(ZooModel):
             x = tf.nn.relu(user_part[:, None, :] + rows[None, :, :])  # [batch, chunk, units]
             for layer in dense[1:]:
                 x = layer(x)
-            return head(x)
+            return tf.cast(head(tf.cast(x, tf.float32)), tf.float32)
 
         return scores_in_item_chunks(block, item_part, max(int(layer.units) for layer in dense))
 
@@ -186,7 +186,7 @@ class GMF(_NCF):
         p, q = self.gmf_user(inputs["user"]), self.gmf_item(inputs["item"])
         if training:
             self._penalise(p, q)
-        return self.head(p * q)[:, 0]
+        return tf.cast(self.head(p * q)[:, 0], tf.float32)
 
     def all_item_scores(self, user_index):
         p = self.gmf_user(user_index) * self.head.kernel[:, 0][None, :]
@@ -237,7 +237,7 @@ class MLP(_NCF):
         u, v = self.mlp_user(inputs["user"]), self.mlp_item(inputs["item"])
         if training:
             self._penalise(u, v)
-        return self.head(self._mlp(u, v))[:, 0]
+        return tf.cast(self.head(self._mlp(u, v))[:, 0], tf.float32)
 
     def all_item_scores(self, user_index):
         return self._tower_all_items(
@@ -301,7 +301,8 @@ class NeuMF(_NCF):
         x = tf.concat([u, v], axis=-1)
         for layer in self.tower:
             x = layer(x)
-        return self.head(tf.concat([p * q, x], axis=-1))[:, 0]
+        x = tf.cast(x, p.dtype)  # the tower may run in float16 under a mixed policy
+        return tf.cast(self.head(tf.concat([p * q, x], axis=-1))[:, 0], tf.float32)
 
     def all_item_scores(self, user_index):
         kernel = self.head.kernel[:, 0]

@@ -86,7 +86,28 @@ def defaults(directory):
     }
 
 
+def ml100k():
+    """The acceptance split with dot_bias_mf's defaults, on one device and on two replicas."""
+    from embedzoo import datasets
+
+    train, test = datasets.random_split(datasets.load_ml100k(), test_fraction=0.2, seed=42)
+    out = {}
+    for strategy in (None, strategies.get("mirrored")):
+        model = zoo.build("dot_bias_mf", train, seed=0, strategy=strategy)
+        training.fit(model, train, seed=0, verbose=0)
+        out["rmse_mirrored" if strategy else "rmse_single"] = training.rating_metrics(model, test)[
+            "rmse"
+        ]
+    out["replicas"] = strategies.get("mirrored").num_replicas_in_sync
+    return out
+
+
 if __name__ == "__main__":
     command = sys.argv[1]
-    result = one_step() if command == "one_step" else defaults(sys.argv[2])
+    if command == "one_step":
+        result = one_step()
+    elif command == "ml100k":
+        result = ml100k()
+    else:
+        result = defaults(sys.argv[2])
     print(json.dumps(result))

@@ -16,7 +16,8 @@ the padding id (-1, or "" for string ids) and score -inf.
 
 What a subclass supplies: ``call(inputs)`` on index tensors returning one score per pair (or
 ``[batch, m]`` scores for ``[batch, m]`` items), ``item_vectors()`` for cosine neighbours, and
-either ``query_vectors`` + ``candidate_vectors`` (+ ``scores_from_logits``) or its own
+either ``query_vectors`` + ``candidate_vectors`` (+ ``query_bias``, ``candidate_bias``,
+``scores_from_logits``) or its own
 ``all_item_scores``; ``training_spec()``; ``model_config()``. Tables indexed by a vocabulary are
 ``Embedding(..., side="user" | "item")`` or ``add_row_weight``: fine-tuning grows exactly those.
 """
@@ -225,15 +226,31 @@ class ZooModel(Retrieval, keras.Model):
         """``[items.size, d]`` candidate vectors (the retrieval index)."""
         raise NotImplementedError
 
+    def query_bias(self, user_index):
+        """``[batch]`` terms added to every logit of a user (``None``: none)."""
+        return None
+
+    def candidate_bias(self):
+        """``[items.size]`` terms added to every user's logit of an item (``None``: none)."""
+        return None
+
     def scores_from_logits(self, logits, user_index):
-        """Maps ``[batch, items]`` dot products to scores (identity by default)."""
+        """Maps ``[batch, items]`` logits to scores (identity by default)."""
         return logits
 
     def all_item_scores(self, user_index):
-        """``[batch, items.size]`` scores of every item for each user index."""
+        """``[batch, items.size]`` scores of every item for each user index: ``query ·
+        candidate + query bias + candidate bias``, mapped by ``scores_from_logits``. (Biases
+        are added, not concatenated to the vectors: a concatenation would copy the whole
+        candidate table on every request.)"""
         logits = tf.matmul(
             self.query_vectors(user_index), self.candidate_vectors(), transpose_b=True
         )
+        query_bias, candidate_bias = self.query_bias(user_index), self.candidate_bias()
+        if query_bias is not None:
+            logits += query_bias[:, None]
+        if candidate_bias is not None:
+            logits += candidate_bias[None, :]
         return self.scores_from_logits(logits, user_index)
 
     # -- serving ---------------------------------------------------------------------------

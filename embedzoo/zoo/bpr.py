@@ -163,13 +163,13 @@ class BPR(ZooModel):
         return tf.reduce_sum(p * q, -1) + b
 
     def query_vectors(self, user_index):
-        p = self.user_factors(user_index)
-        return tf.concat([p, tf.ones_like(p[:, :1])], axis=1)
+        return self.user_factors(user_index)
 
     def candidate_vectors(self):
-        return tf.concat(
-            [self.item_factors.embeddings.value, self.item_bias.embeddings.value], axis=1
-        )
+        return self.item_factors.embeddings.value
+
+    def candidate_bias(self):
+        return self.item_bias.embeddings.value[:, 0]
 
     def item_vectors(self):
         return self.item_factors.embeddings.value

@@ -255,14 +255,18 @@ class DotBiasMF(ZooModel):
     def training_spec(self) -> TrainingSpec:
         return self.rating_spec(callbacks=(PriorRefit(),) if self.prior else ())
 
-    # Retrieval pieces: logits = [p_u, 1, b_u + b] · [q_i, b_i, 1], squashed with u's range.
+    # Retrieval pieces: logits = p_u · q_i + (b_u + b) + b_i, squashed with u's range.
     def query_vectors(self, user_index):
-        p, bu = self.user_factors(user_index), self.user_bias(user_index)
-        return tf.concat([p, tf.ones_like(bu), bu + self.global_bias], axis=1)
+        return self.user_factors(user_index)
+
+    def query_bias(self, user_index):
+        return self.user_bias(user_index)[:, 0] + self.global_bias
 
     def candidate_vectors(self):
-        bi = self.item_bias.embeddings.value
-        return tf.concat([self.item_factors.embeddings.value, bi, tf.ones_like(bi)], axis=1)
+        return self.item_factors.embeddings.value
+
+    def candidate_bias(self):
+        return self.item_bias.embeddings.value[:, 0]
 
     def scores_from_logits(self, logits, user_index):
         shift = self.user_range(user_index) if self.user_y_range else None

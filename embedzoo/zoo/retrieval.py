@@ -83,9 +83,9 @@ def top_k(scores, k, ids_padded) -> tuple[tf.Tensor, tf.Tensor]:
     scores = tf.concat(
         [tf.fill([tf.shape(scores)[0], 1], tf.constant(-np.inf)), scores[:, 1:]], axis=1
     )
-    n = tf.shape(scores, out_type=tf.int64)[1] - 1
-    k = tf.minimum(tf.cast(k, tf.int64), n)
-    top_scores, top = tf.math.top_k(scores, k=tf.cast(k, tf.int32))
+    n = scores.shape[1]  # the catalogue is static in every zoo model's graph
+    n = tf.shape(scores)[1] if n is None else n
+    top_scores, top = tf.math.top_k(scores, k=tf.minimum(tf.cast(k, tf.int32), n - 1))
     top = tf.where(tf.math.is_finite(top_scores), top, tf.zeros_like(top))
     return tf.gather(ids_padded, top), top_scores
 

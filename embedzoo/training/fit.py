@@ -143,6 +143,7 @@ def fit(
     steps_per_execution: int | None = None,
     jit_compile: bool | str | None = None,
     callbacks=(),
+    strategy=None,
 ) -> keras.callbacks.History:
     """Trains ``model`` on ``train``; returns the Keras ``History``.
 
@@ -166,6 +167,9 @@ def fit(
         steps_per_execution, jit_compile: execution settings (see module constants);
             ``jit_compile="auto"`` is decided by ``resolve_jit_compile``.
         callbacks: more Keras callbacks.
+        strategy: the ``tf.distribute.Strategy`` (or its name for ``strategies.get``) to train
+            under. The model's variables must have been created under it
+            (``zoo.build(..., strategy=...)``); ``None`` trains in the model's own strategy.
 
     Example:
         >>> from embedzoo import datasets, training, zoo
@@ -176,6 +180,15 @@ def fit(
         <keras.src.callbacks.history.History object at ...>
     """
     spec = model.training_spec()
+    if strategy is not None:
+        from embedzoo.training import strategies
+
+        wanted = strategies.get(strategy) if isinstance(strategy, str) else strategy
+        if model.distribute_strategy is not wanted:
+            raise ConfigError(
+                f"{model.name} was built under {type(model.distribute_strategy).__name__}, not the"
+                f" {type(wanted).__name__} given to fit: build it with zoo.build(..., strategy=...)"
+            )
     if len(train) == 0 and spec.trained_by_keras:
         raise DataError("cannot fit on empty training data")
     settings = spec.fit_settings()

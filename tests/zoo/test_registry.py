@@ -45,3 +45,16 @@ def test_fit_inside_a_distribution_strategy(tiny):
     assert history.history["loss"][-1] < history.history["loss"][0]
     with pytest.raises(ConfigError):
         strategies.get("tpu_pod")
+
+
+def test_fit_refuses_a_strategy_the_model_was_not_built_under(tiny):
+    from embedzoo.errors import ConfigError
+
+    mirrored = strategies.get("mirrored")
+    model = zoo.build("dot_bias_mf", tiny, n_factors=2, seed=0)
+    with pytest.raises(ConfigError, match="zoo.build"):
+        training.fit(model, tiny, epochs=1, verbose=0, strategy=mirrored)
+    built = zoo.build("dot_bias_mf", tiny, n_factors=2, seed=0, strategy="mirrored")
+    assert built.distribute_strategy is mirrored
+    history = training.fit(built, tiny, epochs=1, batch_size=64, verbose=0, strategy="mirrored")
+    assert len(history.history["loss"]) == 1

@@ -1,9 +1,11 @@
-"""Training under tf.distribute on this machine: default vs MirroredStrategy over 2 logical CPUs.
+"""Training under tf.distribute on this machine: default, MirroredStrategy over 2 logical CPUs,
+and MultiWorkerMirroredStrategy with 2 worker processes on 127.0.0.1.
 
 Prints one JSON object per case: examples/s of the median epoch after the first, fit time and
 the quality reached (dot_bias_mf: acceptance RMSE; bpr: full NDCG@10 on the ranking protocol),
-so the same seed on one device and on two replicas can be compared. On 2 cores two replicas
-share the same cores, so the point is correctness and overhead, not speed-up.
+so the same seed on one device, on two replicas and on two workers can be compared. On 2 cores
+the replicas and workers share the same cores, so the point is correctness and overhead, not
+speed-up.
 
     python benchmarks/distributed.py                 # every case
     python benchmarks/distributed.py --case bpr      # one model
@@ -12,6 +14,8 @@ share the same cores, so the point is correctness and overhead, not speed-up.
 import argparse
 import json
 import os
+import socket
+import subprocess
 import sys
 import time
 
@@ -20,9 +24,15 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import tensorflow as tf  # noqa: E402
 
-tf.config.set_logical_device_configuration(
-    tf.config.list_physical_devices("CPU")[0], [tf.config.LogicalDeviceConfiguration()] * 2
-)
+WORKER = "--worker" in sys.argv
+if WORKER:  # a multi-worker process: the strategy comes first (collectives start with it)
+    from embedzoo.training import strategies as _strategies
+
+    _strategies.get("multi_worker")
+else:
+    tf.config.set_logical_device_configuration(
+        tf.config.list_physical_devices("CPU")[0], [tf.config.LogicalDeviceConfiguration()] * 2
+    )
 
 from embedzoo import datasets, training, zoo  # noqa: E402
 from embedzoo.training import evaluation, strategies  # noqa: E402
@@ -63,13 +73,51 @@ def run(name: str, strategy_name: str) -> dict:
     }
 
 
+def multi_worker(name: str, timeout: float = 1800) -> dict:
+    """Runs ``name`` on 2 worker processes of this script; returns the chief's figures."""
+    socks = [socket.socket() for _ in range(2)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    procs = []
+    try:
+        for i in range(2):
+            config = {
+                "cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
+                "task": {"type": "worker", "index": i},
+            }
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, os.path.abspath(__file__), "--worker", "--case", name],
+                    env={**os.environ, "TF_CONFIG": json.dumps(config)},
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    text=True,
+                )
+            )
+        outs = [p.communicate(timeout=timeout)[0] for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    return json.loads(outs[0].strip().splitlines()[-1])
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--case", choices=("dot_bias_mf", "bpr"), action="append")
+    ap.add_argument("--worker", action="store_true", help="(internal) one multi-worker process")
     args = ap.parse_args(argv)
+    if args.worker:
+        print(json.dumps(run(args.case[0], "multi_worker")), flush=True)
+        return 0
     for name in args.case or ("dot_bias_mf", "bpr"):
         for strategy_name in ("default", "mirrored"):
             print(json.dumps(run(name, strategy_name)), flush=True)
+        print(json.dumps({**multi_worker(name), "processes": 2}), flush=True)
     print(json.dumps({"note": GPU_NOTE}))
     return 0
 

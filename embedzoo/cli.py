@@ -165,7 +165,15 @@ def cmd_train(args) -> int:
     from embedzoo import training, zoo
 
     run = Path(args.run_dir)
-    run.mkdir(parents=True, exist_ok=True)
+    chief, who = True, ""
+    if args.strategy == "multi_worker":
+        from embedzoo.training import loop, strategies
+
+        # created before anything else runs TensorFlow ops (collectives are set up at start)
+        index, workers, chief = loop.worker_info(strategies.get("multi_worker"))
+        who = f"worker {index} of {workers}: "
+    if chief:
+        run.mkdir(parents=True, exist_ok=True)
     data = load_data(args.data)
     if args.protocol:  # the ranking protocol: k-core (> 5), per-user temporal 10% hold-out
         from embedzoo.training import evaluation
@@ -178,7 +186,8 @@ def cmd_train(args) -> int:
     model = zoo.build(args.model, train, strategy=strategy, **parse_overrides(args.set))
     if strategy:
         print(
-            f"strategy: {args.strategy}, {model.distribute_strategy.num_replicas_in_sync} replica(s)"
+            f"{who}strategy: {args.strategy},"
+            f" {model.distribute_strategy.num_replicas_in_sync} replica(s)"
         )
     fit_kwargs = {
         k: v
@@ -196,14 +205,27 @@ def cmd_train(args) -> int:
         train,
         validation=test,
         seed=args.seed,
-        log_dir=run / "logs",
+        log_dir=run / "logs" if chief else None,
         checkpoint_dir=run / "checkpoint" if args.resume else None,
         early_stopping=args.early_stopping,
         verbose=args.verbose,
         **fit_kwargs,
     )
     seconds = time.perf_counter() - start
+    if who:
+        # every worker holds the same weights (the fingerprint shows it); the chief writes
+        print(f"{who}weights fingerprint {loop.weights_fingerprint(model)}")
+    if not chief:
+        losses = history.history.get("loss", [])
+        print(
+            f"{who}trained {len(losses)} epoch(s) in {seconds:.1f} s"
+            + (f", loss {losses[-1]:.4f}" if losses else "")
+            + "; the chief writes the run directory"
+        )
+        return 0
     metrics = {"train_seconds": round(seconds, 2), "epochs": len(history.history.get("loss", []))}
+    if who:
+        metrics["workers"] = workers
     if test is not None and model.task == "rating":
         metrics.update(training.rating_metrics(model, test))
     if test is not None and model.task == "ranking":
@@ -416,10 +438,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="registered model name (see `embedzoo list`)")
     p.add_argument(
         "--strategy",
-        choices=("default", "mirrored", "one_device"),
+        choices=("default", "mirrored", "one_device", "multi_worker"),
         default="default",
         help="tf.distribute strategy: mirrored = every local GPU (every logical CPU without "
-        "one); --batch-size is the global batch and must divide by the replica count",
+        "one); multi_worker = the cluster in TF_CONFIG (start one process per worker, the chief "
+        "writes RUN_DIR); --batch-size is the global batch and must divide by the replica count",
     )
     p.add_argument(
         "--cpu-devices",
@@ -625,7 +648,7 @@ def split_cpu(n: int) -> None:
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
-    from embedzoo.errors import ConfigError, DataError, UnknownModelError
+    from embedzoo.errors import ConfigError, DataError, UnknownModelError, WorkerLostError
 
     import_tensorflow_quietly()
     try:
@@ -635,6 +658,9 @@ def main(argv=None) -> int:
     except (DataError, ConfigError, UnknownModelError) as e:
         print(f"embedzoo: error: {e}", file=sys.stderr)
         return 2
+    except WorkerLostError as e:
+        print(f"embedzoo: error: {e}", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

@@ -26,3 +26,7 @@ class UnknownModelError(KeyError):
 
 class UnknownPresetError(UnknownModelError):
     """No preset has the requested name."""
+
+
+class WorkerLostError(RuntimeError):
+    """A distributed training run lost a task of its cluster (a worker or ps stopped)."""

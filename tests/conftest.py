@@ -5,6 +5,10 @@ from pathlib import Path
 
 import pytest
 
+# scripts the tests run in fresh processes (they set up devices or a cluster at import time);
+# never imported by pytest's doctest collection
+collect_ignore_glob = ["*_probe.py", "saved_model_worker.py"]
+
 
 @pytest.fixture(scope="session")
 def embedzoo_cache(tmp_path_factory) -> Path:

@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from embedzoo.datasets.interactions import Interactions
 from embedzoo.errors import ConfigError, DataError
-from embedzoo.training import optimizers, pipelines
+from embedzoo.training import loop, optimizers, pipelines
 from embedzoo.training.callbacks import EpochTimer
 
 #: Several steps per graph call amortise the Python overhead of small steps. XLA stays off by
@@ -222,11 +222,41 @@ def fit(
             callbacks=[EpochTimer(), *extra, *callbacks],
         )
     schedule = schedule or settings["schedule"]
+    needs_compile = optimizer is not None or learning_rate is not None or not model.compiled
+    if loop.needs_own_loop(model.distribute_strategy):
+        # Keras 3 fit cannot train under these strategies; embedzoo's loop reuses the same
+        # pipeline, loss, optimizer and callbacks (embedzoo.training.loop).
+        return loop.distributed_fit(
+            model,
+            train,
+            validation,
+            epochs=epochs,
+            batch_size=batch_size,
+            seed=seed,
+            verbose=verbose,
+            checkpoint_dir=checkpoint_dir,
+            early_stopping=early_stopping,
+            callbacks=callbacks,
+            log_dir=log_dir,
+            compile_fn=lambda steps: (
+                needs_compile
+                and compile_model(
+                    model,
+                    optimizer,
+                    learning_rate,
+                    steps_per_execution,
+                    jit_compile,
+                    schedule=schedule,
+                    total_steps=steps * epochs,
+                    steps_per_epoch=steps,
+                )
+            ),
+        )
     with model.distribute_strategy.scope():
         train_ds, steps = pipelines.training_dataset(
             model, train, batch_size, seed=seed, epochs=epochs
         )
-        if optimizer is not None or learning_rate is not None or not model.compiled:
+        if needs_compile:
             compile_model(
                 model,
                 optimizer,

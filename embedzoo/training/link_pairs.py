@@ -87,6 +87,8 @@ def link_pairs(
     negative_ratio: float = 2.0,
     classification: bool = True,
     epochs: int = 1,
+    first_epoch: int = 0,
+    shard: tuple | None = None,
 ) -> tf.data.Dataset:
     """Positive pairs plus ``negative_ratio × n_positive`` sampled negatives per batch.
 
@@ -100,6 +102,7 @@ def link_pairs(
         negative_ratio: negatives per positive (> 0; a fraction rounds to whole pairs).
         classification: negatives labelled 0 (True, for a sigmoid + BCE) or -1 (False, MSE).
         epochs: epochs the dataset holds; negatives are drawn from ``(seed, epoch, batch)``.
+        first_epoch, shard: see :func:`~embedzoo.training.pipelines.index_batches`.
 
     Returns:
         Batches ``({"user": int32 [b], "item": int32 [b]}, float32 label [b])``.
@@ -159,7 +162,9 @@ def link_pairs(
             tf.gather(label, order),
         )
 
-    ds = index_batches(len(links), n_positive, shuffle, seed, epochs, with_seeds=True)
+    ds = index_batches(
+        len(links), n_positive, shuffle, seed, epochs, True, first_epoch=first_epoch, shard=shard
+    )
     return ds.map(batch, num_parallel_calls=AUTOTUNE, deterministic=True).prefetch(AUTOTUNE)
 
 

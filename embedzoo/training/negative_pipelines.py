@@ -85,6 +85,8 @@ def triplets(
     recency_weight: float = 0.0,
     recency_power: float = 1.0,
     epochs: int = 1,
+    first_epoch: int = 0,
+    shard: tuple | None = None,
 ) -> tf.data.Dataset:
     """``({"user": u [b], "item": [pos, neg] [b, 2]}, label [b, 2], weight [b])`` batches for
     pairwise (BPR) training.
@@ -105,6 +107,7 @@ def triplets(
             with ``count ** sampling_alpha``).
         recency_weight, recency_power: see :func:`recency_weights`.
         epochs: epochs the dataset holds; negatives are drawn from ``(seed, epoch, batch)``.
+        first_epoch, shard: see :func:`~embedzoo.training.pipelines.index_batches`.
 
     Example:
         >>> from embedzoo.training.negative_pipelines import triplets
@@ -124,7 +127,9 @@ def triplets(
         labels = tf.tile(tf.constant([[1.0, 0.0]]), [tf.shape(positions)[0], 1])
         return x, labels, tf.gather(cols["w"], positions)
 
-    ds = index_batches(len(users), batch_size, shuffle, seed, epochs, with_seeds=True)
+    ds = index_batches(
+        len(users), batch_size, shuffle, seed, epochs, True, first_epoch=first_epoch, shard=shard
+    )
     return ds.map(gather, num_parallel_calls=AUTOTUNE, deterministic=True).prefetch(AUTOTUNE)
 
 
@@ -141,6 +146,8 @@ def pointwise_negatives(
     recency_weight: float = 0.0,
     recency_power: float = 1.0,
     epochs: int = 1,
+    first_epoch: int = 0,
+    shard: tuple | None = None,
 ) -> tf.data.Dataset:
     """``({"user", "item"}, label)`` batches: each positive row plus ``num_negatives`` negatives.
 
@@ -155,8 +162,8 @@ def pointwise_negatives(
         shuffle: new row order and new negatives every epoch; ``False`` replays both.
         seed: seeds the order and the negatives.
         num_negatives: sampled negatives per positive.
-        negative_sampling, sampling_alpha, recency_weight, recency_power, epochs: as in
-            :func:`triplets`.
+        negative_sampling, sampling_alpha, recency_weight, recency_power, epochs,
+            first_epoch, shard: as in :func:`triplets`.
     """
     users, items, weights = _positives(model, interactions, recency_weight, recency_power)
     sampler = samplers.for_model(model, users, items, negative_sampling, sampling_alpha)
@@ -176,5 +183,7 @@ def pointwise_negatives(
         # A positive's negatives carry its weight, so the weighting shifts no class balance.
         return x, y, tf.tile(tf.gather(cols["w"], positions), [1 + k])
 
-    ds = index_batches(len(users), batch_size, shuffle, seed, epochs, with_seeds=True)
+    ds = index_batches(
+        len(users), batch_size, shuffle, seed, epochs, True, first_epoch=first_epoch, shard=shard
+    )
     return ds.map(gather, num_parallel_calls=AUTOTUNE, deterministic=True).prefetch(AUTOTUNE)

@@ -47,8 +47,10 @@ def index_batches(
     seed: int = 0,
     epochs: int = 1,
     with_seeds: bool = False,
+    first_epoch: int = 0,
+    shard: tuple | None = None,
 ) -> tf.data.Dataset:
-    """Batches of row positions (int32 vectors) for ``epochs`` epochs.
+    """Batches of row positions (int32 vectors) for epochs ``first_epoch`` to ``epochs - 1``.
 
     Epoch ``e`` is the permutation ``stateless_shuffle(seed=[e, seed])``: a function of
     ``(seed, epoch)`` alone, so every iterator over the dataset replays the same stream (Keras
@@ -64,6 +66,14 @@ def index_batches(
         with_seeds: also yield a stateless seed ``[2]`` per batch for in-graph sampling,
             ``[seed + SAMPLING_SEED_OFFSET, e × batches + b]`` (``e`` = 0 when unshuffled, so
             an unshuffled pass, e.g. validation, replays the same negatives).
+        first_epoch: the first epoch the dataset holds (a resumed run starts where the
+            interrupted one stopped, with the same stream).
+        shard: ``(replicas, count)`` for a distributed input pipeline that feeds replicas
+            ``replicas`` (a sequence of indices) of ``count``: each global batch is cut into
+            ``count`` near-equal contiguous slices and this pipeline yields only its own, one
+            element per replica in order, so a worker gathers only its rows. A slice's seed
+            is ``[seed + SAMPLING_SEED_OFFSET, (e × batches + b) × count + replica]``: one
+            stream per replica, and with ``count = 1`` the unsharded stream.
 
     Example:
         >>> from embedzoo.training.pipelines import index_batches
@@ -71,13 +81,19 @@ def index_batches(
         [[0, 1], [2, 3], [4]]
         >>> [s.numpy().tolist() for _, s in index_batches(3, 2, shuffle=False, with_seeds=True)]
         [[1000003, 0], [1000003, 1]]
+        >>> [b.numpy().tolist() for b in index_batches(5, 4, shuffle=False, shard=([0, 1], 2))]
+        [[0, 1], [2, 3], [], [4]]
     """
     if num_rows <= 0:
         raise DataError("cannot build a pipeline over zero rows")
     if batch_size <= 0:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
-    if epochs < 1:
-        raise ValueError(f"epochs must be >= 1, got {epochs}")
+    if not 0 <= first_epoch < epochs:
+        raise ValueError(f"need 0 <= first_epoch < epochs, got {first_epoch} and {epochs}")
+    replicas, count = shard if shard is not None else ((0,), 1)
+    replicas = [int(r) for r in replicas]
+    if count < 1 or not replicas or any(not 0 <= r < count for r in replicas):
+        raise ValueError(f"shard must be (replica indices in [0, count), count), got {shard}")
     full, rest = divmod(num_rows, batch_size)
     per_epoch = full + (1 if rest else 0)
 
@@ -108,9 +124,28 @@ def index_batches(
         )
         return tf.data.Dataset.zip((batches, seeds))
 
-    ds = tf.data.Dataset.range(epochs).flat_map(one_epoch)
+    def slices(positions, s=None):
+        # this pipeline's replicas' slices of one global batch
+        n = tf.size(positions)
+        parts = []
+        for r in replicas:
+            part = positions[n * r // count : n * (r + 1) // count]
+            if s is None:
+                parts.append(tf.data.Dataset.from_tensors(part))
+            else:
+                replica_seed = tf.stack([s[0], s[1] * count + r])
+                parts.append(tf.data.Dataset.from_tensors((part, replica_seed)))
+        out = parts[0]
+        for part in parts[1:]:
+            out = out.concatenate(part)
+        return out
+
+    ds = tf.data.Dataset.range(first_epoch, epochs).flat_map(one_epoch)
+    if shard is not None:
+        ds = ds.flat_map(slices)
     # A known length lets Keras size the progress bar and steps_per_execution exactly.
-    return ds.apply(tf.data.experimental.assert_cardinality(epochs * per_epoch))
+    total = (epochs - first_epoch) * per_epoch * len(replicas)
+    return ds.apply(tf.data.experimental.assert_cardinality(total))
 
 
 def pointwise(
@@ -122,6 +157,8 @@ def pointwise(
     target: str = "rating",
     known_only: bool = False,
     epochs: int = 1,
+    first_epoch: int = 0,
+    shard: tuple | None = None,
 ) -> tf.data.Dataset:
     """``({"user": u, "item": i}, y)`` batches for rating (or any per-row target) models.
 
@@ -132,7 +169,8 @@ def pointwise(
         shuffle: new permutation every epoch.
         seed: seed of the permutation sequence.
         target: frame column used as the label.
-        epochs: epochs the dataset holds (see :func:`index_batches`).
+        epochs, first_epoch, shard: the epochs the dataset holds and this pipeline's
+            replicas (see :func:`index_batches`).
         known_only: leave out rows whose user or item the model does not know (training: the
             unknown row 0 is never trained).
     """
@@ -160,7 +198,9 @@ def pointwise(
             tf.gather(columns["y"], positions),
         )
 
-    ds = index_batches(len(users), batch_size, shuffle, seed, epochs)
+    ds = index_batches(
+        len(users), batch_size, shuffle, seed, epochs, first_epoch=first_epoch, shard=shard
+    )
     return ds.map(gather, num_parallel_calls=AUTOTUNE, deterministic=True).prefetch(AUTOTUNE)
 
 
@@ -170,22 +210,36 @@ def known_pointwise(model, interactions: Interactions, **kwargs) -> tf.data.Data
 
 
 def training_dataset(
-    model, interactions: Interactions, batch_size: int, seed: int = 0, epochs: int = 1
+    model,
+    interactions: Interactions,
+    batch_size: int,
+    seed: int = 0,
+    epochs: int = 1,
+    first_epoch: int = 0,
+    shard: tuple | None = None,
 ):
-    """The training pipeline of the model's spec over ``epochs`` epochs, and its steps per epoch.
+    """The training pipeline of the model's spec over epochs ``first_epoch`` to ``epochs - 1``,
+    and its steps (global batches) per epoch.
 
     One dataset holds every epoch (epoch ``e`` shuffled and sampled from ``(seed, e)``), so
     Keras keeps one iterator for the whole ``fit`` and the stream does not depend on how many
-    iterators are opened.
+    iterators are opened. ``first_epoch`` and ``shard`` are passed to the pipeline only when
+    set, so a model's own pipeline needs them only for resumed or multi-worker runs.
 
     Returns:
         ``(dataset, steps_per_epoch)``.
     """
     spec = model.training_spec()
+    extra = {}
+    if first_epoch:
+        extra["first_epoch"] = int(first_epoch)
+    if shard is not None:
+        extra["shard"] = shard
     ds = spec.pipeline(
-        model, interactions, batch_size=batch_size, shuffle=True, seed=seed, epochs=epochs
+        model, interactions, batch_size=batch_size, shuffle=True, seed=seed, epochs=epochs, **extra
     )
-    steps = int(ds.cardinality()) // epochs
+    per_global_batch = len(shard[0]) if shard is not None else 1
+    steps = int(ds.cardinality()) // (epochs - first_epoch) // per_global_batch
     # Repeated so Keras's look-ahead past the last step finds a batch instead of warning that
     # the input ran out; only the first ``epochs × steps`` batches are trained on.
     return ds.repeat(), steps

@@ -7,6 +7,9 @@ datasets, which carry the global batch size).
 
 from __future__ import annotations
 
+import json
+import os
+
 import tensorflow as tf
 
 from embedzoo.errors import ConfigError
@@ -42,7 +45,81 @@ def get(name: str = "default") -> tf.distribute.Strategy:
         gpus = tf.config.list_logical_devices("GPU")
         return tf.distribute.OneDeviceStrategy("/gpu:0" if gpus else "/cpu:0")
     if name == "multi_worker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        if "multi_worker" not in _CREATED:
+            check_tf_config()
+            try:
+                _CREATED["multi_worker"] = tf.distribute.MultiWorkerMirroredStrategy()
+            except (RuntimeError, ValueError) as e:
+                raise ConfigError(
+                    "the multi_worker strategy must be created before TensorFlow runs anything"
+                    f" in this process (create it first, e.g. strategies.get('multi_worker')): {e}"
+                ) from e
+        return _CREATED["multi_worker"]
     raise ConfigError(
         f"unknown strategy {name!r}; choose default, mirrored, one_device, multi_worker"
     )
+
+
+def check_tf_config(value: str | None = None) -> dict:
+    """Parses and checks ``TF_CONFIG`` (TensorFlow's cluster description); returns it.
+
+    It must be a JSON object ``{"cluster": {"worker": ["host:port", ...], ...}, "task":
+    {"type": "worker", "index": i}}`` as TensorFlow documents it. Every problem is a
+    ``ConfigError`` naming the field.
+
+    Example:
+        >>> check_tf_config('{"cluster": {"worker": ["127.0.0.1:2222"]}, "task": {"type": "worker", "index": 1}}')
+        Traceback (most recent call last):
+        ...
+        embedzoo.errors.ConfigError: TF_CONFIG task.index: 1 is not below the 1 'worker' task(s) of cluster.worker
+    """
+    raw = os.environ.get("TF_CONFIG") if value is None else value
+    if not raw:
+        raise ConfigError(
+            "multi_worker training needs TF_CONFIG: set it to the cluster and this process's"
+            ' task, e.g. {"cluster": {"worker": ["host1:2222", "host2:2222"]},'
+            ' "task": {"type": "worker", "index": 0}}'
+        )
+    try:
+        config = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"TF_CONFIG is not valid JSON ({e.msg} at character {e.pos})") from e
+    if not isinstance(config, dict):
+        raise ConfigError("TF_CONFIG must be a JSON object with 'cluster' and 'task'")
+    cluster = config.get("cluster")
+    if not isinstance(cluster, dict) or not cluster:
+        raise ConfigError("TF_CONFIG cluster: missing or not an object of task lists")
+    for task_type, addresses in cluster.items():
+        if task_type not in ("chief", "worker", "ps", "evaluator"):
+            raise ConfigError(
+                f"TF_CONFIG cluster.{task_type}: unknown task type (chief, worker, ps, evaluator)"
+            )
+        if not isinstance(addresses, list) or not addresses:
+            raise ConfigError(
+                f"TF_CONFIG cluster.{task_type}: must be a non-empty list of host:port"
+            )
+        for i, address in enumerate(addresses):
+            host, _, port = str(address).rpartition(":")
+            if not isinstance(address, str) or not host or not port.isdigit():
+                raise ConfigError(
+                    f"TF_CONFIG cluster.{task_type}[{i}]: {address!r} is not host:port"
+                )
+            if not 0 < int(port) < 65536:
+                raise ConfigError(f"TF_CONFIG cluster.{task_type}[{i}]: port {port} out of range")
+    task = config.get("task")
+    if not isinstance(task, dict):
+        raise ConfigError("TF_CONFIG task: missing or not an object with 'type' and 'index'")
+    task_type, index = task.get("type"), task.get("index")
+    if task_type not in cluster:
+        raise ConfigError(
+            f"TF_CONFIG task.type: {task_type!r} is not a task type of the cluster"
+            f" ({', '.join(cluster)})"
+        )
+    if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+        raise ConfigError(f"TF_CONFIG task.index: {index!r} is not a non-negative integer")
+    if index >= len(cluster[task_type]):
+        raise ConfigError(
+            f"TF_CONFIG task.index: {index} is not below the {len(cluster[task_type])}"
+            f" {task_type!r} task(s) of cluster.{task_type}"
+        )
+    return config

@@ -161,6 +161,22 @@ def cmd_list(args) -> int:
     return 0
 
 
+def _with_earlier_epochs(path: Path, history) -> dict:
+    """``history.history``, preceded by the epochs before it from an earlier ``history.json``
+    (a resumed run keeps its whole history)."""
+    first = history.epoch[0] if history.epoch else 0
+    if first == 0 or not path.is_file():
+        return history.history
+    try:
+        earlier = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return history.history
+    return {
+        key: list(earlier.get(key, [None] * first))[:first] + list(values)
+        for key, values in history.history.items()
+    }
+
+
 def cmd_train(args) -> int:
     from embedzoo import training, zoo
 
@@ -212,6 +228,12 @@ def cmd_train(args) -> int:
         **fit_kwargs,
     )
     seconds = time.perf_counter() - start
+    if args.resume and not history.epoch:
+        print(
+            f"{who}{run / 'checkpoint'} already holds every epoch asked for: nothing trained,"
+            " nothing rewritten (raise --epochs to train more)"
+        )
+        return 0
     if who:
         # every worker holds the same weights (the fingerprint shows it); the chief writes
         print(f"{who}weights fingerprint {loop.weights_fingerprint(model)}")
@@ -223,7 +245,11 @@ def cmd_train(args) -> int:
             + "; the chief writes the run directory"
         )
         return 0
-    metrics = {"train_seconds": round(seconds, 2), "epochs": len(history.history.get("loss", []))}
+    # a resumed run reports every epoch of the run, not only those of this call
+    epochs_done = history.epoch[-1] + 1 if history.epoch else len(history.history.get("loss", []))
+    metrics = {"train_seconds": round(seconds, 2), "epochs": epochs_done}
+    if history.epoch and history.epoch[0] > 0:
+        metrics["resumed_after_epoch"] = history.epoch[0]
     if who:
         metrics["workers"] = workers
     if test is not None and model.task == "rating":
@@ -250,7 +276,9 @@ def cmd_train(args) -> int:
             default=str,
         )
     )
-    (run / "history.json").write_text(json.dumps(history.history, indent=2, default=float))
+    (run / "history.json").write_text(
+        json.dumps(_with_earlier_epochs(run / "history.json", history), indent=2, default=float)
+    )
     (run / "metrics.json").write_text(json.dumps(metrics, indent=2))
     print(json.dumps(metrics, indent=2))
     if hasattr(model, "item_bias_table"):

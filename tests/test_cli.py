@@ -155,3 +155,25 @@ def test_train_with_the_ranking_protocol_records_it(tmp_path, capsys):
     assert config["split"] == "protocol" and "test_fraction" not in config
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert any(key.startswith("full_") or key.startswith("sampled") for key in metrics), metrics
+
+
+def test_resume_keeps_a_finished_run_and_the_whole_history(csv, tmp_path, capsys):
+    run = tmp_path / "r"
+    args = ["train", "dot_bias_mf", "--data", str(csv), "--run-dir", str(run), "--resume",
+            "--set", "n_factors=8", "--verbose", "0"]  # fmt: skip
+    assert cli.main([*args, "--epochs", "2"]) == 0
+    files = {
+        name: (run / name).read_bytes() for name in ("model.keras", "metrics.json", "history.json")
+    }
+    capsys.readouterr()
+    assert cli.main([*args, "--epochs", "2"]) == 0  # the same command again: nothing to do
+    assert "already holds every epoch" in capsys.readouterr().out
+    assert {name: (run / name).read_bytes() for name in files} == files
+    assert cli.main([*args, "--epochs", "4"]) == 0  # two more epochs
+    history = json.loads((run / "history.json").read_text())
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert (
+        len(history["loss"]) == 4
+        and history["loss"][:2] == json.loads(files["history.json"])["loss"]
+    )
+    assert metrics["epochs"] == 4 and metrics["resumed_after_epoch"] == 2

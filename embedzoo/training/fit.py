@@ -3,13 +3,13 @@
 Keras ``Model.fit`` does the work (progress bar, callbacks, ``tf.distribute``); this function
 reads the model's ``TrainingSpec`` (pipeline, loss, metrics, callbacks, defaults, engine) and
 adds the row-wise optimizer, ``steps_per_execution`` and the callbacks (TensorBoard,
-checkpoints with resume, early stopping, NaN guard).
+checkpoints with exact resume, early stopping, NaN guard). Under a multi-worker strategy, which
+Keras 3 ``fit`` cannot run, :mod:`embedzoo.training.loop` trains with the same pieces.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import keras
 import tensorflow as tf
@@ -18,6 +18,7 @@ from embedzoo.datasets.interactions import Interactions
 from embedzoo.errors import ConfigError, DataError
 from embedzoo.training import loop, optimizers, pipelines
 from embedzoo.training.callbacks import EpochTimer
+from embedzoo.training.checkpoints import Checkpoints, SaveEachEpoch
 
 #: Several steps per graph call amortise the Python overhead of small steps. XLA stays off by
 #: default (``TrainingSpec`` defaults): ``tf.unique`` and sparse scatters in the row-wise update
@@ -160,8 +161,11 @@ def fit(
             ``zoo.build(..., seed=s)`` the same seed on CPU gives the same weights.
         verbose: Keras progress bar setting ("auto", 0, 1, 2).
         log_dir: write TensorBoard logs there.
-        checkpoint_dir: back up the training state there at each epoch end; a later call with
-            the same directory resumes from the last finished epoch (Keras BackupAndRestore).
+        checkpoint_dir: save the training state (weights, optimizer moments, finished epochs)
+            there at each epoch end; a later call with the same directory resumes after the last
+            finished epoch on the same shuffle and sampling stream, so it ends with the weights
+            of an uninterrupted run (:mod:`embedzoo.training.checkpoints`). A finished run
+            trains nothing more and returns an empty History.
         early_stopping: patience in epochs on ``val_loss`` (needs ``validation``); the best
             weights are restored.
         steps_per_execution, jit_compile: execution settings (see module constants);
@@ -252,6 +256,7 @@ def fit(
                 )
             ),
         )
+    checkpoints, first_epoch = None, 0
     with model.distribute_strategy.scope():
         train_ds, steps = pipelines.training_dataset(
             model, train, batch_size, seed=seed, epochs=epochs
@@ -267,17 +272,26 @@ def fit(
                 total_steps=steps * epochs,
                 steps_per_epoch=steps,
             )
+        if checkpoint_dir is not None:
+            checkpoints = Checkpoints(model, checkpoint_dir)
+            first_epoch = checkpoints.restore()
+            if first_epoch >= epochs:  # finished already: nothing left to train
+                history = keras.callbacks.History()
+                history.set_model(model)
+                history.on_train_begin()
+                return history
+            if first_epoch:  # the remaining epochs, on the stream they would have had
+                train_ds, _ = pipelines.training_dataset(
+                    model, train, batch_size, seed=seed, epochs=epochs, first_epoch=first_epoch
+                )
         val_ds = None
         if validation is not None:
             val_ds = spec.validation_dataset(model, validation, batch_size=max(batch_size, 65536))
     cbs = [keras.callbacks.TerminateOnNaN(), EpochTimer(), *spec.callbacks, *callbacks]
     if log_dir is not None:
         cbs.append(keras.callbacks.TensorBoard(log_dir=os.fspath(log_dir)))
-    if checkpoint_dir is not None:
-        Path(checkpoint_dir).mkdir(parents=True, exist_ok=True)
-        cbs.append(
-            keras.callbacks.BackupAndRestore(os.fspath(checkpoint_dir), delete_checkpoint=False)
-        )
+    if checkpoints is not None:
+        cbs.append(SaveEachEpoch(checkpoints))
     if early_stopping:
         cbs.append(
             keras.callbacks.EarlyStopping(
@@ -288,6 +302,7 @@ def fit(
         train_ds,
         validation_data=val_ds,
         epochs=epochs,
+        initial_epoch=first_epoch,
         steps_per_epoch=steps,
         callbacks=cbs,
         verbose=verbose,

@@ -11,7 +11,7 @@ callbacks (progress bar, History, early stopping, NaN guard) and metrics.
 One step is the single-device step on the same global batch: each replica sums its examples'
 losses and divides by the global example count (all-reduced, so an uneven last batch is exact),
 adds its rows' share of the penalties (batch means over the input rows), and the summed
-gradients are those of the global mean loss. Checkpoints are ``tf.train.Checkpoint`` files (model, optimizer, epoch), one
+gradients are those of the global mean loss. Checkpoints are ``training.checkpoints`` (model, optimizer, epoch), one
 directory per worker; on resume the workers agree on the last epoch they all finished.
 """
 
@@ -20,16 +20,16 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from embedzoo.datasets.interactions import Interactions
-from embedzoo.errors import ConfigError, WorkerLostError
+from embedzoo.errors import WorkerLostError
 from embedzoo.training import pipelines
 from embedzoo.training.callbacks import EpochTimer
+from embedzoo.training.checkpoints import Checkpoints, worker_info  # noqa: F401 (re-exported)
 
 #: What a lost peer raises in a collective or remote op (its heartbeats stopped, its channel
 #: closed, or the op was aborted because of it).
@@ -40,28 +40,10 @@ LOST_TASK_ERRORS = (
     tf.errors.AbortedError,
 )
 
-#: Checkpoints kept per worker (a worker killed mid-save leaves the previous one whole).
-CHECKPOINTS_KEPT = 3
-
 
 def needs_own_loop(strategy: tf.distribute.Strategy) -> bool:
     """True for strategies Keras 3 ``fit`` cannot train under (multi-worker)."""
     return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
-
-
-def worker_info(strategy: tf.distribute.Strategy) -> tuple[int, int, bool]:
-    """``(task index, number of workers, is chief)`` of this process under ``strategy``."""
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not resolver.cluster_spec().as_dict():
-        return 0, 1, True
-    cluster = resolver.cluster_spec().as_dict()
-    workers = len(cluster.get("worker", []))
-    index = int(resolver.task_id or 0)
-    task_type = resolver.task_type
-    chief = task_type == "chief" or (
-        task_type == "worker" and index == 0 and "chief" not in cluster
-    )
-    return index, workers, chief
 
 
 def weights_fingerprint(model) -> str:
@@ -113,61 +95,6 @@ def fresh_metrics(metrics) -> list:
     return out
 
 
-class _Checkpoints:
-    """Per-worker ``tf.train.CheckpointManager`` of model, optimizer and finished epochs."""
-
-    def __init__(self, model, directory, strategy):
-        self.strategy = strategy
-        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="finished_epochs")
-        self.checkpoint = tf.train.Checkpoint(
-            model=model, optimizer=model.optimizer, finished_epochs=self.epoch
-        )
-        index, workers, chief = worker_info(strategy)
-        directory = Path(directory)
-        if not chief:
-            directory = directory / f"worker-{index}"
-        directory.mkdir(parents=True, exist_ok=True)
-        self.manager = tf.train.CheckpointManager(
-            self.checkpoint, os.fspath(directory), max_to_keep=CHECKPOINTS_KEPT
-        )
-
-    def restore(self) -> int:
-        """Restores the last epoch every worker finished; returns it (0: nothing to resume)."""
-        numbers = {
-            int(p.rsplit("-", 1)[1]): p for p in self.manager.checkpoints if "-" in p
-        }  # ckpt-<epoch>
-        local = max(numbers) if numbers else 0
-        agreed = int(_gather_min(self.strategy, local))
-        if agreed == 0:
-            return 0
-        if agreed not in numbers:
-            raise ConfigError(
-                f"cannot resume: the workers finished different epochs and this worker keeps no"
-                f" checkpoint of epoch {agreed} in {self.manager.directory} (it has"
-                f" {sorted(numbers)}); remove the checkpoints to start again"
-            )
-        self.checkpoint.restore(numbers[agreed]).assert_existing_objects_matched()
-        return agreed
-
-    def save(self, finished: int) -> None:
-        self.epoch.assign(finished)
-        self.manager.save(checkpoint_number=finished)
-
-
-def _gather_min(strategy, value: int) -> int:
-    """The minimum of ``value`` over every replica of every worker."""
-
-    @tf.function
-    def gather():
-        def fn():
-            ctx = tf.distribute.get_replica_context()
-            return ctx.all_gather(tf.constant([value], tf.int64), axis=0)
-
-        return strategy.experimental_local_results(strategy.run(fn))[0]
-
-    return int(np.min(gather().numpy()))
-
-
 def _shard_of(ctx: tf.distribute.InputContext) -> tuple[tuple[int, ...], int]:
     local = ctx.num_replicas_in_sync // ctx.num_input_pipelines
     first = ctx.input_pipeline_id * local
@@ -214,7 +141,7 @@ def distributed_fit(
         train_metrics = fresh_metrics(spec.metrics)
         val_metrics = fresh_metrics(spec.metrics)
         checkpoints = (
-            _Checkpoints(model, checkpoint_dir, strategy) if checkpoint_dir is not None else None
+            Checkpoints(model, checkpoint_dir, strategy) if checkpoint_dir is not None else None
         )
     first_epoch = checkpoints.restore() if checkpoints is not None else 0
 

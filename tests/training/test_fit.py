@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 
@@ -100,3 +101,39 @@ def test_bad_fit_arguments(tiny):
         training.fit(model, tiny, early_stopping=2)
     with pytest.raises(DataError):
         training.fit(model, tiny.subset(np.array([], dtype=int), keep_vocabularies=True))
+
+
+class Interrupt(keras.callbacks.Callback):
+    """Stops a run like a kill after ``after`` epochs (an exception, no clean end)."""
+
+    def __init__(self, after):
+        super().__init__()
+        self.after = after
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.after:
+            raise KeyboardInterrupt
+
+
+def test_resume_is_exact_weights_optimizer_and_stream(tiny, tmp_path):
+    """Interrupted after 2 of 5 epochs, then the same call again: the weights of 5
+    uninterrupted epochs (optimizer moments, schedule step and the (seed, epoch) stream
+    restored); a third call finds nothing left to do."""
+    ckpt = tmp_path / "ckpt"
+    kwargs = dict(epochs=5, batch_size=128, seed=3, verbose=0)
+    whole = zoo.build("bpr", tiny, seed=0)
+    training.fit(whole, tiny, **kwargs)
+    a = zoo.build("bpr", tiny, seed=0)
+    with pytest.raises(KeyboardInterrupt):
+        training.fit(a, tiny, checkpoint_dir=ckpt, callbacks=[Interrupt(2)], **kwargs)
+    b = zoo.build("bpr", tiny, seed=7)  # restored from the checkpoint, not from its own start
+    history = training.fit(b, tiny, checkpoint_dir=ckpt, **kwargs)
+    assert history.epoch == [2, 3, 4]
+    for x, y in zip(b.get_weights(), whole.get_weights(), strict=True):
+        np.testing.assert_allclose(x, y, atol=1e-6)
+    assert int(b.optimizer.iterations) == int(whole.optimizer.iterations)
+    before = [w.copy() for w in b.get_weights()]
+    again = training.fit(b, tiny, checkpoint_dir=ckpt, **kwargs)
+    assert again.epoch == [] and again.history == {}
+    for x, y in zip(b.get_weights(), before, strict=True):
+        np.testing.assert_array_equal(x, y)

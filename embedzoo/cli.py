@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -177,10 +178,26 @@ def _with_earlier_epochs(path: Path, history) -> dict:
     }
 
 
+#: What makes a folder a run directory (``train`` refuses to write over one by accident).
+RUN_FILES = ("model.keras", "config.json", "metrics.json", "history.json", "checkpoint")
+
+
 def cmd_train(args) -> int:
     from embedzoo import training, zoo
+    from embedzoo.errors import ConfigError
 
-    run = Path(args.run_dir)
+    final = Path(args.run_dir)
+    if args.resume and args.overwrite:
+        raise ConfigError("--resume continues a run and --overwrite replaces it: pass one")
+    held = [p.name for p in (final.iterdir() if final.is_dir() else []) if p.name in RUN_FILES]
+    if held and not (args.resume or args.overwrite):
+        raise ConfigError(
+            f"{final} already holds a run ({', '.join(sorted(held))}); pass --resume to"
+            " continue it, --overwrite to replace it once the new run succeeds, or another"
+            " --run-dir"
+        )
+    # --overwrite writes next to the old run and swaps it in only when training succeeded
+    run = final.parent / f".{final.name}.new-{os.getpid()}" if held and args.overwrite else final
     chief, who = True, ""
     if args.strategy == "multi_worker":
         from embedzoo.training import loop, strategies
@@ -188,8 +205,6 @@ def cmd_train(args) -> int:
         # created before anything else runs TensorFlow ops (collectives are set up at start)
         index, workers, chief = loop.worker_info(strategies.get("multi_worker"))
         who = f"worker {index} of {workers}: "
-    if chief:
-        run.mkdir(parents=True, exist_ok=True)
     data = load_data(args.data)
     if args.protocol:  # the ranking protocol: k-core (> 5), per-user temporal 10% hold-out
         from embedzoo.training import evaluation
@@ -200,6 +215,8 @@ def cmd_train(args) -> int:
     print(f"data: {data}\ntrain: {len(train)} rows, validation: {len(test) if test else 0} rows")
     strategy = None if args.strategy == "default" else args.strategy
     model = zoo.build(args.model, train, strategy=strategy, **parse_overrides(args.set))
+    if chief:  # created only once the data and the config are valid
+        run.mkdir(parents=True, exist_ok=True)
     if strategy:
         print(
             f"{who}strategy: {args.strategy},"
@@ -292,7 +309,12 @@ def cmd_train(args) -> int:
             print(f"\n{label} (item bias):")
             for row in table[table.end == end].itertuples():
                 print(f"  {row.bias:+.3f}  {row.title}")
-    print(f"\nrun written to {run}")
+    if run != final:
+        old = final.parent / f".{final.name}.old-{os.getpid()}"
+        final.rename(old)
+        run.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+    print(f"\nrun written to {final}")
     return 0
 
 
@@ -454,6 +476,9 @@ def _add_split(p):
 
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="embedzoo", description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "--debug", action="store_true", help="show the Python traceback of an unexpected error"
+    )
     sub = ap.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("list", help="list the registered models")
@@ -507,7 +532,16 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="back up each epoch to RUN_DIR/checkpoint and resume from it if present",
     )
-    p.add_argument("--run-dir", default="runs/latest", help="where to write the run")
+    p.add_argument(
+        "--run-dir",
+        default="runs/latest",
+        help="where to write the run (an existing run is kept unless --resume or --overwrite)",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing run in RUN_DIR once the new one has trained",
+    )
     p.add_argument(
         "--protocol",
         action="store_true",
@@ -689,6 +723,23 @@ def main(argv=None) -> int:
     except WorkerLostError as e:
         print(f"embedzoo: error: {e}", file=sys.stderr)
         return 3
+    except KeyboardInterrupt:
+        print("embedzoo: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:
+        if args.debug:
+            raise
+        # a full disk, a missing permission: the user's to fix, said in one line
+        if isinstance(e, OSError) or type(e).__name__ == "ResourceExhaustedError":
+            message = getattr(e, "message", None) or str(e)
+            print(f"embedzoo: error: {message.strip().splitlines()[0]}", file=sys.stderr)
+            return 2
+        print(
+            f"embedzoo: internal error: {type(e).__name__}: {e}\n(this is a bug in embedzoo;"
+            " `embedzoo --debug ...` shows the traceback)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

@@ -255,6 +255,8 @@ class Interactions:
         """Reads a CSV (or TSV with ``sep="\\t"``); keyword arguments go to :meth:`from_frame`."""
         try:
             df = pd.read_csv(path, sep=sep)
+        except pd.errors.EmptyDataError:
+            raise DataError(f"{path}: empty file (no header, no rows)") from None
         except (OSError, pd.errors.ParserError, UnicodeDecodeError) as e:
             raise DataError(f"{path}: cannot read as CSV: {e}") from e
         return cls.from_frame(df, source=str(path), **kwargs)

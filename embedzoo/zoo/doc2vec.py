@@ -91,7 +91,7 @@ class Doc2Vec(HistoryVectorModel):
         workers: int = 1,
         seed: int | None = None,
         text_column: str | list[str] = TEXT,
-        stopwords="gensim",
+        stopwords: str | list[str] | None = "gensim",
         deacc: bool = False,
         min_token_len: int = 2,
         max_token_len: int = 15,

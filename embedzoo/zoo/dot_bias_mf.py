@@ -102,7 +102,7 @@ class DotBiasMF(ZooModel):
         user_vocabulary,
         item_vocabulary,
         n_factors: int = 32,
-        y_range=(0.0, 5.5),
+        y_range: tuple[float, float] | None = (0.0, 5.5),
         l2: float = 0.25,
         bias_l2: float = 0.2,
         init_std: float = 0.01,

@@ -210,7 +210,7 @@ class MLP(_NCF):
         >>> mlp = zoo.build("mlp", train, mlp_layers=[64, 32, 16, 8])
     """
 
-    def __init__(self, user_vocabulary, item_vocabulary, mlp_layers=(64, 32, 16, 8), num_negatives: int = 4,
+    def __init__(self, user_vocabulary, item_vocabulary, mlp_layers: tuple[int, ...] = (64, 32, 16, 8), num_negatives: int = 4,
                  l2: float = 3e-3, negative_sampling: str = "popularity", sampling_alpha: float = 0.7,
                  recency_weight: float = 10.0, recency_power: float = 8.0, **kwargs):  # fmt: skip
         super().__init__(user_vocabulary, item_vocabulary, **kwargs)
@@ -267,7 +267,7 @@ class NeuMF(_NCF):
         >>> training.fit(neumf, train, learning_rate=1e-3)             # doctest: +SKIP
     """
 
-    def __init__(self, user_vocabulary, item_vocabulary, n_factors: int = 32, mlp_layers=(64, 32, 16, 8),
+    def __init__(self, user_vocabulary, item_vocabulary, n_factors: int = 32, mlp_layers: tuple[int, ...] = (64, 32, 16, 8),
                  num_negatives: int = 4, l2: float = 3e-3, negative_sampling: str = "popularity",
                  sampling_alpha: float = 0.7, recency_weight: float = 10.0, recency_power: float = 8.0,
                  **kwargs):  # fmt: skip

@@ -13,6 +13,7 @@ import keras
 
 from embedzoo.datasets.interactions import Interactions, Vocabulary
 from embedzoo.errors import ConfigError, UnknownModelError
+from embedzoo.zoo.config_check import check_config
 
 _MODELS: dict[str, type] = {}
 
@@ -110,6 +111,7 @@ def build(
     unknown = sorted(set(config) - set(keys))
     if unknown:
         raise ConfigError(f"unknown config key(s) {unknown} for model {name!r}; accepted: {keys}")
+    check_config(name, cls, config)
     if isinstance(data, Interactions):
         users, items = data.users, data.items
     elif isinstance(data, tuple) and len(data) == 2:

@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from embedzoo.datasets.interactions import Vocabulary
+from embedzoo.errors import ConfigError
 
 PAD_INT, PAD_STR = -1, ""
 
@@ -112,12 +113,25 @@ def cosine_scores(table, query_index, fallback) -> tf.Tensor:
     return exclude_self(scores, query_index)
 
 
+#: The largest ``k`` (the graphs take it as int32; anything above would wrap around).
+MAX_K = 2**31 - 1
+
+
 def check_k(k) -> int:
-    """``k`` as a positive Python int (a clear ``ValueError`` otherwise)."""
+    """``k`` as a Python int in ``[1, MAX_K]`` (a ``ConfigError`` otherwise).
+
+    Example:
+        >>> check_k(2**32 + 2)
+        Traceback (most recent call last):
+        ...
+        embedzoo.errors.ConfigError: k must be at most 2147483647, got 4294967298
+    """
     if isinstance(k, bool) or not isinstance(k, int | np.integer):
-        raise ValueError(f"k must be a positive integer, got {k!r}")
+        raise ConfigError(f"k must be a positive integer, got {k!r}")
     if k < 1:
-        raise ValueError(f"k must be >= 1, got {k}")
+        raise ConfigError(f"k must be >= 1, got {k}")
+    if k > MAX_K:
+        raise ConfigError(f"k must be at most {MAX_K}, got {k}")
     return int(k)
 
 

@@ -215,6 +215,7 @@ def cmd_train(args) -> int:
     print(f"data: {data}\ntrain: {len(train)} rows, validation: {len(test) if test else 0} rows")
     strategy = None if args.strategy == "default" else args.strategy
     model = zoo.build(args.model, train, strategy=strategy, **parse_overrides(args.set))
+    created = chief and not run.exists()
     if chief:  # created only once the data and the config are valid
         run.mkdir(parents=True, exist_ok=True)
     if strategy:
@@ -233,17 +234,24 @@ def cmd_train(args) -> int:
         if v is not None
     }
     start = time.perf_counter()
-    history = training.fit(
-        model,
-        train,
-        validation=test,
-        seed=args.seed,
-        log_dir=run / "logs" if chief else None,
-        checkpoint_dir=run / "checkpoint" if args.resume else None,
-        early_stopping=args.early_stopping,
-        verbose=args.verbose,
-        **fit_kwargs,
-    )
+    try:
+        history = training.fit(
+            model,
+            train,
+            validation=test,
+            seed=args.seed,
+            log_dir=run / "logs" if chief else None,
+            checkpoint_dir=run / "checkpoint" if args.resume else None,
+            early_stopping=args.early_stopping,
+            verbose=args.verbose,
+            **fit_kwargs,
+        )
+    except BaseException:
+        if (
+            created and not args.resume
+        ):  # a failed run leaves nothing (a resumable one its checkpoints)
+            shutil.rmtree(run, ignore_errors=True)
+        raise
     seconds = time.perf_counter() - start
     if args.resume and not history.epoch:
         print(
@@ -717,7 +725,7 @@ def main(argv=None) -> int:
         if getattr(args, "cpu_devices", None) is not None:
             split_cpu(args.cpu_devices)
         return args.fn(args)
-    except (DataError, ConfigError, UnknownModelError) as e:
+    except (DataError, ConfigError, UnknownModelError, FloatingPointError) as e:
         print(f"embedzoo: error: {e}", file=sys.stderr)
         return 2
     except WorkerLostError as e:

@@ -12,12 +12,13 @@ from __future__ import annotations
 import os
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from embedzoo.datasets.interactions import Interactions
 from embedzoo.errors import ConfigError, DataError
 from embedzoo.training import loop, optimizers, pipelines
-from embedzoo.training.callbacks import EpochTimer
+from embedzoo.training.callbacks import DivergenceGuard, EpochTimer
 from embedzoo.training.checkpoints import Checkpoints, SaveEachEpoch
 
 #: Several steps per graph call amortise the Python overhead of small steps. XLA stays off by
@@ -126,6 +127,24 @@ def compile_model(
     return model
 
 
+#: Training rows whose predictions the divergence guard checks at each epoch end.
+GUARD_SAMPLE_ROWS = 2048
+
+
+def divergence_guard(model, train: Interactions) -> DivergenceGuard:
+    """The guard for ``model``: loss growth always; the output range too for rating models
+    (checked on the first ``GUARD_SAMPLE_ROWS`` known training rows)."""
+    if model.training_spec().task != "rating" or "rating" not in train.frame.columns:
+        return DivergenceGuard()
+    users, items = pipelines.encode(model, train)
+    known = np.flatnonzero((users > 0) & (items > 0))[:GUARD_SAMPLE_ROWS]
+    ratings = train.frame["rating"].to_numpy()
+    if not len(known) or not np.isfinite(ratings).all():
+        return DivergenceGuard()
+    sample = {"user": tf.constant(users[known]), "item": tf.constant(items[known])}
+    return DivergenceGuard(sample=sample, low=float(ratings.min()), high=float(ratings.max()))
+
+
 def fit(
     model: keras.Model,
     train: Interactions,
@@ -227,6 +246,7 @@ def fit(
         )
     schedule = schedule or settings["schedule"]
     needs_compile = optimizer is not None or learning_rate is not None or not model.compiled
+    guard = divergence_guard(model, train)
     if loop.needs_own_loop(model.distribute_strategy):
         # Keras 3 fit cannot train under these strategies; embedzoo's loop reuses the same
         # pipeline, loss, optimizer and callbacks (embedzoo.training.loop).
@@ -240,7 +260,7 @@ def fit(
             verbose=verbose,
             checkpoint_dir=checkpoint_dir,
             early_stopping=early_stopping,
-            callbacks=callbacks,
+            callbacks=[guard, *callbacks],
             log_dir=log_dir,
             compile_fn=lambda steps: (
                 needs_compile
@@ -287,7 +307,7 @@ def fit(
         val_ds = None
         if validation is not None:
             val_ds = spec.validation_dataset(model, validation, batch_size=max(batch_size, 65536))
-    cbs = [keras.callbacks.TerminateOnNaN(), EpochTimer(), *spec.callbacks, *callbacks]
+    cbs = [keras.callbacks.TerminateOnNaN(), guard, EpochTimer(), *spec.callbacks, *callbacks]
     if log_dir is not None:
         cbs.append(keras.callbacks.TensorBoard(log_dir=os.fspath(log_dir)))
     if checkpoints is not None:

@@ -83,3 +83,12 @@ def test_unexpected_errors_say_so_and_debug_shows_the_traceback(monkeypatch, cap
     assert "internal error: RuntimeError: kaboom" in err and "--debug" in err
     with pytest.raises(RuntimeError, match="kaboom"):
         cli.main(["--debug", "list"])
+
+
+def test_a_diverging_run_stops_with_a_clear_error_and_no_run(csv, tmp_path, capsys):
+    """A learning rate of 1e6 keeps the loss finite while predictions leave the 1-5 scale."""
+    run = tmp_path / "run"
+    assert train(csv, run, "--learning-rate", "1e6", "--set", "y_range=null") == 2
+    err = capsys.readouterr().err
+    assert "diverged in epoch 1" in err and "lower the learning rate" in err
+    assert "Traceback" not in err and not run.exists()  # a failed run leaves nothing

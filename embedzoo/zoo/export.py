@@ -1,7 +1,9 @@
 """Export zoo models as SavedModels in TF Serving's layout: ``<base>/<name>/<version>/``.
 
 Each version is written to a hidden temporary directory beside it and renamed into place, so
-TF Serving (which watches ``<base>/<name>``) never sees a partial version. The signatures take
+TF Serving (which watches ``<base>/<name>``) never sees a partial version; the rename claims the
+version number, so concurrent exports of one name get distinct, whole versions. A failed write
+(a full disk) leaves nothing behind, and temporaries of dead processes are removed. The signatures take
 raw ids (int64 or string, as the model's vocabulary) and return named tensors:
 
 - ``serving_default`` and ``score``: ``user_id [n]``, ``item_id [n]`` → ``score [n]``
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from pathlib import Path
 
 import keras
@@ -69,23 +72,71 @@ def export(model, base_dir, name: str, version: int | None = None) -> Path:
         raise ConfigError(f"cannot create {model_dir}: {e}") from e
     if not os.access(model_dir, os.W_OK):
         raise ConfigError(f"{model_dir} is not writable")
-    if version is None:
-        version = next_version(model_dir)
-    if int(version) < 1:
+    if version is not None and int(version) < 1:
         raise ConfigError(f"version must be a positive integer, got {version}")
-    final = model_dir / str(int(version))
-    if final.exists():
-        raise ConfigError(f"{final} already exists; versions are never overwritten")
-    tmp = model_dir / f".tmp-{int(version)}-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
+    if version is not None and (model_dir / str(int(version))).exists():
+        raise ConfigError(
+            f"{model_dir / str(int(version))} already exists; versions are never overwritten"
+        )
+    clean_stale_temporaries(model_dir)
+    tmp = model_dir / f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
-        archive = build_archive(model)
-        archive.write_out(os.fspath(tmp), verbose=False)
-        write_warmup(model, tmp, name)
-        os.rename(tmp, final)
+        try:
+            archive = build_archive(model)
+            archive.write_out(os.fspath(tmp), verbose=False)
+            write_warmup(model, tmp, name)
+        except (OSError, tf.errors.ResourceExhaustedError) as e:
+            message = (getattr(e, "message", None) or str(e)).strip().splitlines()[0]
+            raise OSError(f"cannot write the export under {model_dir}: {message}") from e
+        return claim_version(tmp, model_dir, version)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return final
+
+
+def claim_version(tmp: Path, model_dir: Path, version: int | None = None) -> Path:
+    """Renames the finished ``tmp`` folder to its version: ``version``, or the next free one.
+
+    The rename is the claim: renaming onto a version another process has just written fails
+    (it is not empty), and the next number is tried, so concurrent exports of one name get
+    distinct versions and each is whole.
+    """
+    attempts = 1 if version is not None else 1000
+    wanted = int(version) if version is not None else next_version(model_dir)
+    for _ in range(attempts):
+        final = model_dir / str(wanted)
+        try:
+            if final.exists():
+                raise FileExistsError(final)
+            os.rename(tmp, final)
+            return final
+        except OSError as e:
+            if version is not None:
+                raise ConfigError(f"{final} already exists; versions are never overwritten") from e
+            wanted = max(wanted + 1, next_version(model_dir))
+    raise OSError(f"could not claim a version under {model_dir}")
+
+
+def clean_stale_temporaries(model_dir: Path) -> list[Path]:
+    """Removes ``.tmp-<pid>-*`` folders of exports whose process is gone; returns them."""
+    removed = []
+    for path in model_dir.glob(".tmp-*"):
+        parts = path.name.split("-")
+        pid = int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else None
+        if pid is None or pid == os.getpid() or _alive(pid):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
 
 
 def build_archive(model) -> keras.export.ExportArchive:

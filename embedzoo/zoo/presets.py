@@ -34,6 +34,22 @@ BUNDLED_DIR = Path(__file__).with_name("preset_files")
 BUNDLED = "bundled"
 
 
+def is_plain_name(name) -> bool:
+    """True for a non-empty file name without folders, ``..``, a leading dot or a drive.
+
+    Example:
+        >>> [is_plain_name(n) for n in ("model.keras", "../../escape.keras", "a/b", ".hidden", "C:x")]
+        [True, False, False, False, False]
+    """
+    return (
+        isinstance(name, str)
+        and name.strip() == name
+        and name not in ("", ".", "..")
+        and not name.startswith(".")
+        and not any(c in name for c in "/\\:\0")
+    )
+
+
 @dataclass
 class Preset:
     """One preset's record (a row of ``presets.json``)."""
@@ -48,6 +64,15 @@ class Preset:
     metrics: dict = field(default_factory=dict)
     files: dict = field(default_factory=dict)  # file name → sha256
     location: str = BUNDLED  # "bundled" or a base URL the file names are appended to
+
+    def __post_init__(self):
+        # Names become paths (presets/<name>/<file>): only plain names inside their folder.
+        for what, value in [("name", self.name)] + [("file name", f) for f in self.files]:
+            if not is_plain_name(value):
+                raise DataError(
+                    f"preset {self.name!r}: {what} {value!r} is not a plain file name (no folders,"
+                    " no '..', no leading dot); refusing it before any download"
+                )
 
     @property
     def model_file(self) -> str:

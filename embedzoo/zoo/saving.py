@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import keras
+import tensorflow as tf
 
 from embedzoo.errors import DataError
 
@@ -35,6 +36,10 @@ def save_model(model: keras.Model, path, include_optimizer: bool = True) -> Path
         model.optimizer = None
     try:
         model.save(tmp)
+    except (OSError, tf.errors.ResourceExhaustedError) as e:
+        tmp.unlink(missing_ok=True)  # nothing half-written left behind
+        message = (getattr(e, "message", None) or str(e)).strip().splitlines()[0]
+        raise OSError(f"cannot write {path}: {message}") from e
     finally:
         if optimizer is not None:
             model.optimizer = optimizer

@@ -162,20 +162,25 @@ def cmd_list(args) -> int:
     return 0
 
 
-def _with_earlier_epochs(path: Path, history) -> dict:
-    """``history.history``, preceded by the epochs before it from an earlier ``history.json``
-    (a resumed run keeps its whole history)."""
-    first = history.epoch[0] if history.epoch else 0
-    if first == 0 or not path.is_file():
-        return history.history
-    try:
-        earlier = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return history.history
-    return {
-        key: list(earlier.get(key, [None] * first))[:first] + list(values)
-        for key, values in history.history.items()
-    }
+def _epoch_history_writer(path: Path):
+    """A Keras callback keeping ``path`` (JSON, key → one value per epoch) up to date at every
+    epoch end, so a run killed and resumed still has the history of every epoch."""
+    import keras
+
+    def write(epoch, logs):
+        try:
+            history = json.loads(path.read_text()) if path.is_file() else {}
+        except (OSError, ValueError):
+            history = {}
+        for key, value in (logs or {}).items():
+            values = list(history.get(key, []))[:epoch]
+            values += [None] * (epoch - len(values))
+            history[key] = [*values, float(value)]
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(history, indent=2))
+        tmp.replace(path)
+
+    return keras.callbacks.LambdaCallback(on_epoch_end=write)
 
 
 #: What makes a folder a run directory (``train`` refuses to write over one by accident).
@@ -214,7 +219,9 @@ def cmd_train(args) -> int:
         train, test = split_data(data, args.split, args.test_fraction, args.seed)
     print(f"data: {data}\ntrain: {len(train)} rows, validation: {len(test) if test else 0} rows")
     strategy = None if args.strategy == "default" else args.strategy
-    model = zoo.build(args.model, train, strategy=strategy, **parse_overrides(args.set))
+    model = zoo.build(
+        args.model, train, seed=args.seed, strategy=strategy, **parse_overrides(args.set)
+    )
     created = chief and not run.exists()
     if chief:  # created only once the data and the config are valid
         run.mkdir(parents=True, exist_ok=True)
@@ -242,6 +249,9 @@ def cmd_train(args) -> int:
             seed=args.seed,
             log_dir=run / "logs" if chief else None,
             checkpoint_dir=run / "checkpoint" if args.resume else None,
+            callbacks=[_epoch_history_writer(run / "checkpoint" / "history.json")]
+            if args.resume and chief
+            else (),
             early_stopping=args.early_stopping,
             verbose=args.verbose,
             **fit_kwargs,
@@ -302,7 +312,13 @@ def cmd_train(args) -> int:
         )
     )
     (run / "history.json").write_text(
-        json.dumps(_with_earlier_epochs(run / "history.json", history), indent=2, default=float)
+        json.dumps(
+            json.loads((run / "checkpoint" / "history.json").read_text())
+            if args.resume
+            else history.history,
+            indent=2,
+            default=float,
+        )
     )
     (run / "metrics.json").write_text(json.dumps(metrics, indent=2))
     print(json.dumps(metrics, indent=2))
@@ -479,7 +495,9 @@ def _add_split(p):
         default=0.2,
         help="share of rows held out (random) or of each user's rows (temporal)",
     )
-    p.add_argument("--seed", type=int, default=42, help="seed of the split and of training")
+    p.add_argument(
+        "--seed", type=int, default=42, help="seed of the split, the initial weights and training"
+    )
 
 
 def parser() -> argparse.ArgumentParser:

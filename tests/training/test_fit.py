@@ -115,18 +115,20 @@ class Interrupt(keras.callbacks.Callback):
             raise KeyboardInterrupt
 
 
-def test_resume_is_exact_weights_optimizer_and_stream(tiny, tmp_path):
+@pytest.mark.parametrize("name", ["bpr", "gmf", "dot_bias_mf", "link_embedding"])
+def test_resume_is_exact_weights_optimizer_and_stream(tiny, tmp_path, name):
     """Interrupted after 2 of 5 epochs, then the same call again: the weights of 5
     uninterrupted epochs (optimizer moments, schedule step and the (seed, epoch) stream
-    restored); a third call finds nothing left to do."""
+    restored) for a triplet, a pointwise-negatives, a rating and a pairs pipeline; a third
+    call finds nothing left to do."""
     ckpt = tmp_path / "ckpt"
     kwargs = dict(epochs=5, batch_size=128, seed=3, verbose=0)
-    whole = zoo.build("bpr", tiny, seed=0)
+    whole = zoo.build(name, tiny, seed=0)
     training.fit(whole, tiny, **kwargs)
-    a = zoo.build("bpr", tiny, seed=0)
+    a = zoo.build(name, tiny, seed=0)
     with pytest.raises(KeyboardInterrupt):
         training.fit(a, tiny, checkpoint_dir=ckpt, callbacks=[Interrupt(2)], **kwargs)
-    b = zoo.build("bpr", tiny, seed=7)  # restored from the checkpoint, not from its own start
+    b = zoo.build(name, tiny, seed=7)  # restored from the checkpoint, not from its own start
     history = training.fit(b, tiny, checkpoint_dir=ckpt, **kwargs)
     assert history.epoch == [2, 3, 4]
     for x, y in zip(b.get_weights(), whole.get_weights(), strict=True):

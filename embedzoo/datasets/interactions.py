@@ -20,8 +20,11 @@ USER, ITEM, RATING, TIMESTAMP = "user", "item", "rating", "timestamp"
 UNKNOWN_INDEX = 0
 
 
-def _as_id_array(values, what: str = "ids") -> np.ndarray:
-    """Return ``values`` as an int64 array when they are integral, else as str objects."""
+def _as_id_array(values, what: str = "ids", data: bool = False) -> np.ndarray:
+    """Return ``values`` as an int64 array when they are integral, else as str objects.
+
+    ``data=True`` (id columns of a data set, and vocabularies): an empty or blank string is
+    refused too, since ``""`` is the padding id of string-id models' answers."""
     arr = np.asarray(values.to_numpy() if isinstance(values, pd.Series | pd.Index) else values)
     if arr.dtype.kind in "iu":
         return arr.astype(np.int64)
@@ -35,12 +38,17 @@ def _as_id_array(values, what: str = "ids") -> np.ndarray:
             )
         if np.all(arr == np.round(arr)):
             return arr.astype(np.int64)
-        raise DataError(f"{what}: non-integer numeric id {arr[arr != np.round(arr)][0]!r}")
+        row = int(np.flatnonzero(arr != np.round(arr))[0])
+        raise DataError(f"{what}: non-integer numeric id {float(arr[row])!r} at row {row}")
     out = np.empty(len(arr), dtype=object)
     for i, v in enumerate(arr):
         if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
             raise DataError(f"{what}: missing id at row {i}")
         out[i] = str(v)
+        if data and not out[i].strip():
+            raise DataError(
+                f'{what}: empty id at row {i} ("" is the padding id of answers; give it a name)'
+            )
     return out
 
 
@@ -58,7 +66,7 @@ class Vocabulary:
     """
 
     def __init__(self, ids: Sequence | np.ndarray):
-        arr = _as_id_array(ids, "vocabulary")
+        arr = _as_id_array(ids, "vocabulary", data=True)
         self._index = pd.Index(arr)
         if not self._index.is_unique:
             dup = self._index[self._index.duplicated()][0]
@@ -239,7 +247,7 @@ class Interactions:
         out = pd.DataFrame(index=pd.RangeIndex(len(df)))
         for name, col in ((USER, user_col), (ITEM, item_col)):
             try:
-                out[name] = _as_id_array(df[col], f"{where}: column {col!r}")
+                out[name] = _as_id_array(df[col], f"{where}: column {col!r}", data=True)
             except DataError as e:
                 raise DataError(str(e)) from None
         if rating_col is not None and rating_col in df.columns:

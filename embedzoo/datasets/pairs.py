@@ -90,8 +90,8 @@ def prepare_pairs(
         raise DataError(f"{where}: min_link_count must be >= 1, got {min_link_count}")
     out = pd.DataFrame(
         {
-            ENTITY: _as_id_array(frame[entity_col], f"{where}: column {entity_col!r}"),
-            LINK: _as_id_array(frame[link_col], f"{where}: column {link_col!r}"),
+            ENTITY: _as_id_array(frame[entity_col], f"{where}: column {entity_col!r}", data=True),
+            LINK: _as_id_array(frame[link_col], f"{where}: column {link_col!r}", data=True),
         }
     )
     is_text = out[LINK].dtype.kind not in "iu"  # object or pandas' str dtype

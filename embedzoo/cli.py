@@ -19,7 +19,31 @@ import sys
 import time
 from pathlib import Path
 
+from embedzoo.errors import ConfigError
+
 SPLITS = ("random", "temporal", "leave-one-out", "none")
+
+
+def _fraction(text: str) -> float:
+    """argparse type: a number strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (below 2**31)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if not 1 <= value < 2**31:
+        raise argparse.ArgumentTypeError(f"must be an integer from 1 to 2**31 - 1, got {text}")
+    return value
 
 
 def _parse_value(text: str):
@@ -34,7 +58,7 @@ def parse_overrides(pairs: list[str]) -> dict:
     out = {}
     for pair in pairs or []:
         if "=" not in pair:
-            raise SystemExit(f"embedzoo: --set takes KEY=VALUE, got {pair!r}")
+            raise ConfigError(f"--set takes KEY=VALUE, got {pair!r}")
         key, value = pair.split("=", 1)
         out[key.strip()] = _parse_value(value.strip())
     return out
@@ -71,7 +95,7 @@ def _load_model(args):
     if getattr(args, "run", None):
         return zoo.load_model(Path(args.run) / "model.keras")
     if source is None:
-        raise SystemExit("embedzoo: name a model: a preset, a run directory or a .keras file")
+        raise ConfigError("name a model: a preset, a run directory or a .keras file")
     path = Path(source)
     if path.is_dir():
         return zoo.load_model(path / "model.keras")
@@ -189,7 +213,6 @@ RUN_FILES = ("model.keras", "config.json", "metrics.json", "history.json", "chec
 
 def cmd_train(args) -> int:
     from embedzoo import training, zoo
-    from embedzoo.errors import ConfigError
 
     final = Path(args.run_dir)
     if args.resume and args.overwrite:
@@ -377,8 +400,8 @@ def _evaluate_ranking(args, model, data) -> int:
     else:
         train, test = split_data(data, args.split, args.test_fraction, args.seed)
         if test is None:
-            raise SystemExit(
-                "embedzoo: --ranking needs a held-out part (--split other than none, or --protocol)"
+            raise ConfigError(
+                "--ranking needs a held-out part (--split other than none, or --protocol)"
             )
     metrics = evaluation.ranking_metrics(
         model,
@@ -447,11 +470,11 @@ def cmd_plot(args) -> int:
 
     if args.what == "history":
         if not (args.history or args.run):
-            raise SystemExit("embedzoo plot history: give --run DIR or --history FILE")
+            raise ConfigError("plot history: give --run DIR or --history FILE")
         path = viz.plot_history(Path(args.history or args.run), args.out)
     else:
         if not (args.model or args.run):
-            raise SystemExit(f"embedzoo plot {args.what}: give --run DIR or --model FILE")
+            raise ConfigError(f"plot {args.what}: give --run DIR or --model FILE")
         model = _load_model(args)
         meta = _plot_metadata(args)
         if args.what == "bias":
@@ -491,7 +514,7 @@ def _add_split(p):
     )
     p.add_argument(
         "--test-fraction",
-        type=float,
+        type=_fraction,
         default=0.2,
         help="share of rows held out (random) or of each user's rows (temporal)",
     )
@@ -543,8 +566,10 @@ def parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="model config override, value as JSON (repeatable), e.g. n_factors=32",
     )
-    p.add_argument("--epochs", type=int, help="training epochs (default: the model's)")
-    p.add_argument("--batch-size", type=int, help="global batch size (default: the model's)")
+    p.add_argument("--epochs", type=_positive_int, help="training epochs (default: the model's)")
+    p.add_argument(
+        "--batch-size", type=_positive_int, help="global batch size (default: the model's)"
+    )
     p.add_argument("--learning-rate", type=float, help="learning rate (default: the model's)")
     p.add_argument("--optimizer", choices=("adam", "adagrad", "sgd"), help="row-wise optimizer")
     p.add_argument(
@@ -574,7 +599,9 @@ def parser() -> argparse.ArgumentParser:
         help="split with the ranking protocol (k-core > 5, per-user temporal 10%%) "
         "instead of --split; ranking models then report ranking metrics",
     )
-    p.add_argument("--top", type=int, default=10, help="rows of the most/least liked table")
+    p.add_argument(
+        "--top", type=_positive_int, default=10, help="rows of the most/least liked table"
+    )
     p.add_argument(
         "--verbose",
         type=int,
@@ -605,7 +632,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--freeze-old", action="store_true", help="train only the rows of new users and items"
     )
-    p.add_argument("--epochs", type=int, help="epochs (default: the model's)")
+    p.add_argument("--epochs", type=_positive_int, help="epochs (default: the model's)")
     p.add_argument("--learning-rate", type=float, help="learning rate (default: the model's)")
     p.add_argument("--run-dir", default="runs/fine-tuned", help="where to write the fine-tuned run")
     p.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2), help="Keras progress")
@@ -680,7 +707,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--n-labels", type=int, default=12, help="most popular items labelled by default"
     )
-    p.add_argument("--top", type=int, default=10, help="items at each end (bias)")
+    p.add_argument("--top", type=_positive_int, default=10, help="items at each end (bias)")
     p.add_argument("--seed", type=int, default=0, help="projection seed")
     p.set_defaults(fn=cmd_plot)
     return ap

@@ -92,3 +92,21 @@ def test_a_diverging_run_stops_with_a_clear_error_and_no_run(csv, tmp_path, caps
     err = capsys.readouterr().err
     assert "diverged in epoch 1" in err and "lower the learning rate" in err
     assert "Traceback" not in err and not run.exists()  # a failed run leaves nothing
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--test-fraction", "1.5"), ("--test-fraction", "x"), ("--top", "0"), ("--epochs", "0"),
+     ("--batch-size", str(2**40))],
+)  # fmt: skip
+def test_integer_and_fraction_options_are_range_checked(csv, tmp_path, capsys, option, value):
+    with pytest.raises(SystemExit) as exit_:
+        train(csv, tmp_path / "r", option, value)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and option in err and "Traceback" not in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_set_without_equals_is_a_one_line_error(csv, tmp_path, capsys):
+    assert train(csv, tmp_path / "r", "--set", "n_factors") == 2
+    assert "--set takes KEY=VALUE" in capsys.readouterr().err

@@ -63,3 +63,70 @@ def test_a_failed_save_leaves_no_temporary_file(model, tmp_path, monkeypatch):
     with pytest.raises(OSError, match="cannot write .*model.keras: .*No space left"):
         zoo.save_model(model, tmp_path / "model.keras")
     assert list(tmp_path.iterdir()) == []
+
+
+RACER = """
+import os, sys, time
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+from embedzoo import zoo
+model = zoo.load_model(sys.argv[1])
+time.sleep(max(0.0, float(sys.argv[3]) - time.time()))  # start together
+print(zoo.export(model, sys.argv[2], "m").name)
+"""
+
+
+def test_two_processes_exporting_one_name_get_two_whole_versions(model, tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    zoo.save_model(model, tmp_path / "model.keras")
+    start = f"{time.time() + 12:.3f}"  # both have loaded TensorFlow and the model by then
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                RACER,
+                str(tmp_path / "model.keras"),
+                str(tmp_path / "e"),
+                start,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        for _ in range(2)
+    ]
+    try:
+        outs = [p.communicate(timeout=180) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    assert [p.returncode for p in procs] == [0, 0], [o[1][-2000:] for o in outs]
+    assert sorted(o[0].strip() for o in outs) == ["1", "2"]
+    assert sorted(p.name for p in (tmp_path / "e" / "m").iterdir()) == ["1", "2"]
+    assert all(whole(tmp_path / "e" / "m" / v) for v in ("1", "2"))
+
+
+def test_a_real_full_disk_on_a_small_tmpfs(model, tmp_path):
+    import subprocess
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", str(disk)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()[:200]}")
+    try:
+        with pytest.raises(OSError, match="cannot write"):
+            zoo.export(model, disk, "m")
+        assert [p.name for p in (disk / "m").iterdir()] == []  # nothing partial left
+        with pytest.raises(OSError, match="cannot write"):
+            zoo.save_model(model, disk / "model.keras")
+        assert sorted(p.name for p in disk.iterdir()) == ["m"]
+    finally:
+        subprocess.run(["umount", str(disk)], capture_output=True)

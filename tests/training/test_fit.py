@@ -104,20 +104,35 @@ def test_bad_fit_arguments(tiny):
 
 
 class Interrupt(keras.callbacks.Callback):
-    """Stops a run like a kill after ``after`` epochs (an exception, no clean end)."""
+    """Stops a run like a kill (an exception, no clean end) when epoch ``after`` begins, or in
+    its middle with ``mid_epoch`` (its checkpoint is then the one of epoch ``after``)."""
 
-    def __init__(self, after):
+    def __init__(self, after, mid_epoch=False):
         super().__init__()
-        self.after = after
+        self.after, self.mid_epoch, self.epoch = after, mid_epoch, 0
 
     def on_epoch_begin(self, epoch, logs=None):
-        if epoch == self.after:
+        self.epoch = epoch
+        if epoch == self.after and not self.mid_epoch:
+            raise KeyboardInterrupt
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.mid_epoch and self.epoch == self.after and batch >= 0:
             raise KeyboardInterrupt
 
 
-@pytest.mark.parametrize("name", ["bpr", "gmf", "dot_bias_mf", "link_embedding"])
-def test_resume_is_exact_weights_optimizer_and_stream(tiny, tmp_path, name):
-    """Interrupted after 2 of 5 epochs, then the same call again: the weights of 5
+@pytest.mark.parametrize(
+    ("name", "mid_epoch"),
+    [
+        ("bpr", False),
+        ("bpr", True),
+        ("gmf", False),
+        ("dot_bias_mf", True),
+        ("link_embedding", False),
+    ],
+)
+def test_resume_is_exact_weights_optimizer_and_stream(tiny, tmp_path, name, mid_epoch):
+    """Interrupted after 2 of 5 epochs (or in the middle of the 3rd), then the same call: the weights of 5
     uninterrupted epochs (optimizer moments, schedule step and the (seed, epoch) stream
     restored) for a triplet, a pointwise-negatives, a rating and a pairs pipeline; a third
     call finds nothing left to do."""
@@ -127,7 +142,7 @@ def test_resume_is_exact_weights_optimizer_and_stream(tiny, tmp_path, name):
     training.fit(whole, tiny, **kwargs)
     a = zoo.build(name, tiny, seed=0)
     with pytest.raises(KeyboardInterrupt):
-        training.fit(a, tiny, checkpoint_dir=ckpt, callbacks=[Interrupt(2)], **kwargs)
+        training.fit(a, tiny, checkpoint_dir=ckpt, callbacks=[Interrupt(2, mid_epoch)], **kwargs)
     b = zoo.build(name, tiny, seed=7)  # restored from the checkpoint, not from its own start
     history = training.fit(b, tiny, checkpoint_dir=ckpt, **kwargs)
     assert history.epoch == [2, 3, 4]

@@ -24,7 +24,7 @@ import tensorflow as tf
 from embedzoo.datasets.arrays import sorted_unique
 from embedzoo.datasets.interactions import ITEM, RATING, USER, Interactions
 from embedzoo.errors import ConfigError, DataError
-from embedzoo.training.pipelines import AUTOTUNE, index_batches
+from embedzoo.training.pipelines import AUTOTUNE, index_batches, pointwise
 
 NAME = "link_pairs"
 
@@ -263,3 +263,55 @@ def labelled_pairs(
     )
     rows[RATING] = rows[RATING].astype(np.float32)
     return Interactions(rows, users=model.users, items=model.items, source=positives.source)
+
+
+def held_out_pairs(
+    model,
+    interactions: Interactions,
+    batch_size: int,
+    shuffle: bool = False,
+    seed: int = 0,
+    negative_ratio: float = 1.0,
+    classification: bool = True,
+    **pipeline_kwargs,
+) -> tf.data.Dataset:
+    """The validation pipeline of link models: labelled pairs as they are, or held-out
+    positives alone (a split of the pairs, as the CLI makes) completed by
+    :func:`labelled_pairs`' negatives, drawn once with ``seed`` and never one of the pairs the
+    model was trained on (its seen pairs) or held out.
+
+    Rows are taken as labelled pairs when their ``rating`` column holds both of the model's
+    labels and nothing else (1 and 0, or 1 and -1 for regression); any other rows (no
+    ``rating``, or star ratings of interactions) are held-out positives.
+
+    Example:
+        >>> from embedzoo import datasets, zoo
+        >>> train, test = datasets.random_split(pairs, 0.1)
+        >>> model = zoo.build("link_embedding", train)
+        >>> model.remember(train)
+        >>> batch = next(iter(held_out_pairs(model, test, batch_size=1000)))
+        >>> sorted(np.unique(batch[1].numpy()).tolist())
+        [0.0, 1.0]
+    """
+    labels = {1.0, 0.0 if classification else -1.0}
+    frame = interactions.frame
+    if RATING not in frame.columns or set(np.unique(frame[RATING].to_numpy())) != labels:
+        seen_links, seen_entities = model.seen_items.pairs()
+        known = pd.DataFrame(
+            {
+                USER: model.users.ids_of(seen_links),
+                ITEM: model.items.ids_of(seen_entities),
+            }
+        )
+        exclude = pd.concat([known, frame[[USER, ITEM]]], ignore_index=True)
+        interactions = labelled_pairs(
+            model,
+            interactions,
+            exclude=Interactions(exclude, users=model.users, items=model.items),
+            negative_ratio=negative_ratio,
+            classification=classification,
+            seed=seed,
+        )
+    return pointwise(
+        model, interactions, batch_size=batch_size, shuffle=shuffle, seed=seed, **pipeline_kwargs
+    )

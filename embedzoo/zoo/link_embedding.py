@@ -29,7 +29,7 @@ import tensorflow as tf
 
 from embedzoo.datasets.interactions import Interactions
 from embedzoo.errors import ConfigError
-from embedzoo.training import link_pairs, pipelines
+from embedzoo.training import link_pairs
 from embedzoo.training.losses import LogLoss, SquaredError
 from embedzoo.training.spec import TrainingSpec
 from embedzoo.zoo.base import ZooModel, id_dtype
@@ -131,7 +131,11 @@ class LinkEmbedding(ZooModel):
         return TrainingSpec(
             task=self.task,
             pipeline=pipeline,
-            validation_pipeline=pipelines.pointwise,  # labelled pairs (link_pairs.labelled_pairs)
+            validation_pipeline=functools.partial(
+                link_pairs.held_out_pairs,
+                negative_ratio=self.negative_ratio,
+                classification=self.classification,
+            ),
             loss=LogLoss() if self.classification else SquaredError(),
             metrics=(keras.metrics.BinaryAccuracy(name="accuracy"),) if self.classification else (),
             defaults=self.fit_defaults,

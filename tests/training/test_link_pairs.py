@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from embedzoo import datasets, zoo
 from embedzoo.errors import DataError
-from embedzoo.training import link_pairs, pipelines
+from embedzoo.training import link_pairs
 from embedzoo.training.link_metrics import link_prediction_auc, neighbour_label_share, roc_auc
 
 
@@ -20,7 +20,8 @@ def test_is_the_link_models_pipeline_with_its_settings():
     spec = model.training_spec()
     assert spec.task == "ranking" and spec.pipeline.func is link_pairs.link_pairs
     assert spec.pipeline.keywords == {"negative_ratio": 3.0, "classification": False}
-    assert spec.validation_pipeline is pipelines.pointwise
+    assert spec.validation_pipeline.func is link_pairs.held_out_pairs
+    assert spec.validation_pipeline.keywords == spec.pipeline.keywords
 
 
 def test_is_known_is_exact():
@@ -122,6 +123,27 @@ def test_labelled_pairs_and_random_pairs(tiny):
     assert len(set(zip(negatives.user, negatives.item, strict=True))) == 100  # distinct
     with pytest.raises(DataError, match="only"):
         link_pairs.random_pairs(model, 60 * 40, exclude=tiny)
+
+
+def test_held_out_positives_get_negatives_outside_every_known_pair(tiny):
+    # `embedzoo train link_embedding --split ...` validates on held-out positives alone (here
+    # with star ratings, which are not link labels)
+    train, test = tiny.subset(np.arange(50, len(tiny))), tiny.subset(np.arange(50))
+    model = zoo.build("link_embedding", train, embedding_size=4, negative_ratio=2.0)
+    model.remember(train)
+    ds = model.training_spec().validation_dataset(model, test, batch_size=10_000)
+    ((x, y),) = list(ds)
+    users = model.users.ids_of(x["user"].numpy())
+    items = model.items.ids_of(x["item"].numpy())
+    labels = y.numpy()
+    known = set(zip(tiny.frame.user, tiny.frame.item, strict=True))
+    negatives = set(zip(users[labels == 0], items[labels == 0], strict=True))
+    assert len(negatives) == 2 * (labels == 1).sum() and not negatives & known
+    again = list(model.training_spec().validation_dataset(model, test, batch_size=10_000))
+    np.testing.assert_array_equal(again[0][0]["item"], x["item"])  # one fixed draw
+    labelled = link_pairs.labelled_pairs(model, test, exclude=tiny, seed=1)
+    ((_, y2),) = list(model.training_spec().validation_dataset(model, labelled, batch_size=10_000))
+    np.testing.assert_array_equal(y2, labelled.frame.rating)  # labels given: taken as they are
 
 
 def test_roc_auc_matches_scikit_learn():

@@ -121,17 +121,57 @@ def cmd_presets(args) -> int:
     return 0
 
 
+#: What makes a folder a run directory (``train``, ``load`` and ``fine-tune`` refuse to
+#: write over one by accident).
+RUN_FILES = (
+    "model.keras",
+    "config.json",
+    "metrics.json",
+    "history.json",
+    "checkpoint",
+    "preset.json",
+)
+
+
+def _claim_run_dir(final: Path, *, overwrite: bool, resume: bool = False) -> Path:
+    """Checks that ``final`` may take a new run and returns where to write it: ``final``
+    itself, or (``overwrite`` of an existing run) a sibling folder that :func:`_swap_in` moves
+    into place once everything is written, so a failed run never loses the old one."""
+    if final.exists() and not final.is_dir():
+        raise ConfigError(f"--run-dir {final} exists and is not a folder")
+    held = [p.name for p in (final.iterdir() if final.is_dir() else []) if p.name in RUN_FILES]
+    if held and not (resume or overwrite):
+        raise ConfigError(
+            f"{final} already holds a run ({', '.join(sorted(held))}); pass"
+            + (" --resume to continue it," if resume is not None else "")
+            + " --overwrite to replace it once the new run succeeds, or another --run-dir"
+        )
+    return final.parent / f".{final.name}.new-{os.getpid()}" if held and overwrite else final
+
+
+def _swap_in(run: Path, final: Path) -> None:
+    """Moves the finished run ``run`` to ``final`` (replacing the old run there)."""
+    if run == final:
+        return
+    old = final.parent / f".{final.name}.old-{os.getpid()}"
+    final.rename(old)
+    run.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
 def cmd_load(args) -> int:
     from embedzoo import zoo
 
+    final = Path(args.run_dir)
+    run = _claim_run_dir(final, overwrite=args.overwrite, resume=None)
     model = zoo.load(args.preset)
-    run = Path(args.run_dir)
     zoo.save_model(model, run / "model.keras")
     from dataclasses import asdict
 
     (run / "preset.json").write_text(json.dumps(asdict(zoo.presets.get(args.preset)), indent=2))
+    _swap_in(run, final)
     print(
-        f"{args.preset}: {model.zoo_name}, {len(model.users)} users, {len(model.items)} items → {run}"
+        f"{args.preset}: {model.zoo_name}, {len(model.users)} users, {len(model.items)} items → {final}"
     )
     return 0
 
@@ -139,6 +179,8 @@ def cmd_load(args) -> int:
 def cmd_fine_tune(args) -> int:
     from embedzoo import training, zoo
 
+    final = Path(args.run_dir)
+    run = _claim_run_dir(final, overwrite=args.overwrite, resume=None)
     model = _load_model(args)
     data = load_data(args.data)
     train, test = split_data(data, args.split, args.test_fraction, args.seed)
@@ -157,7 +199,6 @@ def cmd_fine_tune(args) -> int:
         seed=args.seed,
         verbose=args.verbose,
     )
-    run = Path(args.run_dir)
     zoo.save_model(tuned, run / "model.keras")
     metrics = {
         "new_users": len(tuned.users) - len(model.users),
@@ -169,7 +210,9 @@ def cmd_fine_tune(args) -> int:
         )
     (run / "metrics.json").write_text(json.dumps(metrics, indent=2))
     (run / "history.json").write_text(json.dumps(history.history, indent=2, default=float))
+    _swap_in(run, final)
     print(json.dumps(metrics, indent=2))
+    print(f"\nrun written to {final}")
     return 0
 
 
@@ -207,25 +250,13 @@ def _epoch_history_writer(path: Path):
     return keras.callbacks.LambdaCallback(on_epoch_end=write)
 
 
-#: What makes a folder a run directory (``train`` refuses to write over one by accident).
-RUN_FILES = ("model.keras", "config.json", "metrics.json", "history.json", "checkpoint")
-
-
 def cmd_train(args) -> int:
     from embedzoo import training, zoo
 
     final = Path(args.run_dir)
     if args.resume and args.overwrite:
         raise ConfigError("--resume continues a run and --overwrite replaces it: pass one")
-    held = [p.name for p in (final.iterdir() if final.is_dir() else []) if p.name in RUN_FILES]
-    if held and not (args.resume or args.overwrite):
-        raise ConfigError(
-            f"{final} already holds a run ({', '.join(sorted(held))}); pass --resume to"
-            " continue it, --overwrite to replace it once the new run succeeds, or another"
-            " --run-dir"
-        )
-    # --overwrite writes next to the old run and swaps it in only when training succeeded
-    run = final.parent / f".{final.name}.new-{os.getpid()}" if held and args.overwrite else final
+    run = _claim_run_dir(final, overwrite=args.overwrite, resume=args.resume)
     chief, who = True, ""
     if args.strategy == "multi_worker":
         from embedzoo.training import loop, strategies
@@ -356,11 +387,7 @@ def cmd_train(args) -> int:
             print(f"\n{label} (item bias):")
             for row in table[table.end == end].itertuples():
                 print(f"  {row.bias:+.3f}  {row.title}")
-    if run != final:
-        old = final.parent / f".{final.name}.old-{os.getpid()}"
-        final.rename(old)
-        run.rename(final)
-        shutil.rmtree(old, ignore_errors=True)
+    _swap_in(run, final)
     print(f"\nrun written to {final}")
     return 0
 
@@ -621,6 +648,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--run-dir", default="runs/preset", help="where to write model.keras and preset.json"
     )
+    p.add_argument("--overwrite", action="store_true", help="replace an existing run in RUN_DIR")
     p.set_defaults(fn=cmd_load)
 
     p = sub.add_parser(
@@ -635,6 +663,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=_positive_int, help="epochs (default: the model's)")
     p.add_argument("--learning-rate", type=float, help="learning rate (default: the model's)")
     p.add_argument("--run-dir", default="runs/fine-tuned", help="where to write the fine-tuned run")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing run in RUN_DIR once fine-tuning succeeded",
+    )
     p.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2), help="Keras progress")
     p.set_defaults(fn=cmd_fine_tune)
 
@@ -654,7 +687,7 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="with --ranking: the ranking protocol's split (k-core > 5, temporal 10%%)",
     )
-    p.add_argument("-k", "--k", type=int, default=10, help="K of the ranking metrics")
+    p.add_argument("-k", "--k", type=_positive_int, default=10, help="K of the ranking metrics")
     p.add_argument("--num-negatives", type=int, default=100, help="N of the sampled metrics")
     p.set_defaults(fn=cmd_evaluate)
 

@@ -22,6 +22,7 @@ them at load time and the first real request is not the slow one.
 
 from __future__ import annotations
 
+import numbers
 import os
 import shutil
 import uuid
@@ -63,6 +64,10 @@ def export(model, base_dir, name: str, version: int | None = None) -> Path:
         raise ConfigError(f"invalid export name {name!r}")
     if base_dir.exists() and not base_dir.is_dir():
         raise ConfigError(f"export base {base_dir} exists and is not a directory")
+    if version is not None and (
+        isinstance(version, bool) or not isinstance(version, numbers.Integral) or version < 1
+    ):
+        raise ConfigError(f"version must be a positive integer, got {version!r}")
     model_dir = base_dir / name
     if model_dir.exists() and not model_dir.is_dir():
         raise ConfigError(f"{model_dir} exists and is not a directory")
@@ -72,8 +77,6 @@ def export(model, base_dir, name: str, version: int | None = None) -> Path:
         raise ConfigError(f"cannot create {model_dir}: {e}") from e
     if not os.access(model_dir, os.W_OK):
         raise ConfigError(f"{model_dir} is not writable")
-    if version is not None and int(version) < 1:
-        raise ConfigError(f"version must be a positive integer, got {version}")
     if version is not None and (model_dir / str(int(version))).exists():
         raise ConfigError(
             f"{model_dir / str(int(version))} already exists; versions are never overwritten"

@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import keras
@@ -54,6 +55,8 @@ def load_model(path) -> keras.Model:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such model file")
+    if not zipfile.is_zipfile(path):
+        raise DataError(f"{path}: not a .keras model (a .keras file is a zip archive)")
     try:
         return keras.saving.load_model(path, safe_mode=True, compile=False)
     except (OSError, ValueError, KeyError) as e:

@@ -273,9 +273,16 @@ def cmd_train(args) -> int:
         train, test = split_data(data, args.split, args.test_fraction, args.seed)
     print(f"data: {data}\ntrain: {len(train)} rows, validation: {len(test) if test else 0} rows")
     strategy = None if args.strategy == "default" else args.strategy
-    model = zoo.build(
-        args.model, train, seed=args.seed, strategy=strategy, **parse_overrides(args.set)
-    )
+    config = parse_overrides(args.set)
+    # a model's own seed (gensim's) is build's seed: `--set seed=N` wins over --seed for it
+    keys = zoo.config_keys(args.model)
+    if "seed" in config and "seed" not in keys:
+        raise ConfigError(
+            f"unknown config key(s) ['seed'] for model {args.model!r} (--seed seeds the run);"
+            f" accepted: {keys}"
+        )
+    seed = config.pop("seed", args.seed)
+    model = zoo.build(args.model, train, seed=seed, strategy=strategy, **config)
     created = chief and not run.exists()
     if chief:  # created only once the data and the config are valid
         run.mkdir(parents=True, exist_ok=True)

@@ -98,7 +98,7 @@ RANGES = {
         ),
         _positive_int,
     ),
-    **dict.fromkeys(("min_count", "negative"), _count),
+    **dict.fromkeys(("min_count", "negative", "seed"), _count),
     **dict.fromkeys(("hs", "sg", "dm", "dbow_words", "cbow_mean", "dm_mean"), _flag),
     **dict.fromkeys(
         (

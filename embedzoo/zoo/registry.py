@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import numbers
 
 import keras
 
@@ -94,7 +95,9 @@ def build(
         name: a registered name (see :func:`list_models`).
         data: ``Interactions`` (its vocabularies are used) or a ``(users, items)`` pair of
             ``Vocabulary``; or pass ``user_vocabulary`` / ``item_vocabulary`` lists directly.
-        seed: seed Python, NumPy and TensorFlow first, so the initial weights are reproducible.
+        seed: seed Python, NumPy and TensorFlow first, so the initial weights are reproducible;
+            a model with a ``seed`` of its own (gensim's, for item2vec and doc2vec) is given it
+            too.
         strategy: a ``tf.distribute.Strategy`` or a name for ``training.strategies.get``
             (``"mirrored"``, ...): the model's variables are created under it, and
             ``training.fit`` trains in it.
@@ -111,6 +114,12 @@ def build(
     unknown = sorted(set(config) - set(keys))
     if unknown:
         raise ConfigError(f"unknown config key(s) {unknown} for model {name!r}; accepted: {keys}")
+    if seed is not None and (
+        isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0
+    ):
+        raise ConfigError(f"{name}: seed={seed!r} is not accepted: expected an integer >= 0")
+    if seed is not None and "seed" in keys:
+        config = {**config, "seed": seed}
     check_config(name, cls, config)
     if isinstance(data, Interactions):
         users, items = data.users, data.items

@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from embedzoo.errors import ConfigError
+from embedzoo.errors import ConfigError, DataError
 
 SPLITS = ("random", "temporal", "leave-one-out", "none")
 
@@ -64,10 +64,19 @@ def parse_overrides(pairs: list[str]) -> dict:
     return out
 
 
-def load_data(source: str):
+DATA_OPTIONS = ("user_col", "item_col", "rating_col", "timestamp_col", "timestamp_unit")
+
+
+def data_options(args) -> dict:
+    """The column options given (``--user-col`` ...), as ``datasets.load`` keywords."""
+    return {k: getattr(args, k) for k in DATA_OPTIONS if getattr(args, k, None) is not None}
+
+
+def load_data(source: str, args=None, options: dict | None = None):
+    """``datasets.load(source)`` with the column options of ``args`` (or ``options``)."""
     from embedzoo import datasets
 
-    return datasets.load(source)
+    return datasets.load(source, **(options if options is not None else data_options(args)))
 
 
 def split_data(data, how: str, fraction: float, seed: int):
@@ -182,7 +191,7 @@ def cmd_fine_tune(args) -> int:
     final = Path(args.run_dir)
     run = _claim_run_dir(final, overwrite=args.overwrite, resume=None)
     model = _load_model(args)
-    data = load_data(args.data)
+    data = load_data(args.data, args)
     train, test = split_data(data, args.split, args.test_fraction, args.seed)
     before = (
         training.rating_metrics(model, test)
@@ -264,7 +273,7 @@ def cmd_train(args) -> int:
         # created before anything else runs TensorFlow ops (collectives are set up at start)
         index, workers, chief = loop.worker_info(strategies.get("multi_worker"))
         who = f"worker {index} of {workers}: "
-    data = load_data(args.data)
+    data = load_data(args.data, args)
     if args.protocol:  # the ranking protocol: k-core (> 5), per-user temporal 10% hold-out
         from embedzoo.training import evaluation
 
@@ -351,13 +360,14 @@ def cmd_train(args) -> int:
     if test is not None and model.task == "rating":
         metrics.update(training.rating_metrics(model, test))
     if test is not None and model.task == "ranking":
-        metrics.update(_train_ranking_metrics(model, train, test))
+        metrics.update(_train_ranking_metrics(model, train, test, seed=args.seed))
     zoo.save_model(model, run / "model.keras")
     (run / "config.json").write_text(
         json.dumps(
             {
                 "model": args.model,
                 "data": args.data,
+                "data_options": data_options(args),
                 # what `evaluate` needs to rebuild the held-out part: --protocol or --split/--seed
                 **(
                     {"split": "protocol"}
@@ -399,54 +409,79 @@ def cmd_train(args) -> int:
     return 0
 
 
+def _run_config(args) -> dict:
+    """The ``config.json`` of the run a command names (``--run`` or a run folder), or {}."""
+    folder = getattr(args, "run", None) or getattr(args, "source", None)
+    path = Path(folder) / "config.json" if folder else None
+    if path is None or not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise DataError(f"{path}: cannot read the run's config: {e}") from e
+
+
 def cmd_evaluate(args) -> int:
     from embedzoo import training
 
     model = _load_model(args)
-    data = load_data(args.data)
-    if args.ranking:
-        return _evaluate_ranking(args, model, data)
-    _, test = split_data(data, args.split, args.test_fraction, args.seed)
+    run = _run_config(args)
+    # what the command line leaves out comes from the run, so `evaluate --run R` scores the
+    # held-out part train scored, with the same seed
+    source = args.data or run.get("data")
+    if source is None:
+        raise ConfigError("name the data with --data (the model comes with no run config)")
+    options = {**(run.get("data_options", {}) if not args.data else {}), **data_options(args)}
+    protocol = args.protocol or (args.split is None and run.get("split") == "protocol")
+    split = args.split or (run.get("split") if run.get("split") != "protocol" else None)
+    split = split or "random"
+    fraction = args.test_fraction if args.test_fraction is not None else run.get("test_fraction")
+    fraction = 0.2 if fraction is None else fraction
+    seed = args.seed if args.seed is not None else run.get("seed", 42)
+    data = load_data(source, options=options)
+    # stated in the answer (not on stderr), so the figures say what they were computed on
+    on = {"data": str(source), **options, "split": "protocol" if protocol else split}
+    if not protocol and split in ("random", "temporal"):
+        on["test_fraction"] = fraction
+    on["seed"] = seed
+    if args.ranking or model.task == "ranking":  # RMSE of a ranking model's scores means nothing
+        return _evaluate_ranking(args, model, data, protocol, split, fraction, seed, on)
+    _, test = split_data(data, split, fraction, seed)
     test = test if test is not None else data
-    print(json.dumps(training.rating_metrics(model, test), indent=2))
+    print(json.dumps({**training.rating_metrics(model, test), "evaluated_on": on}, indent=2))
     return 0
 
 
-def _train_ranking_metrics(model, train, test) -> dict:
-    """Ranking metrics for a run's metrics.json; a data set too small for 100 sampled
-    negatives gets the full-ranking ones (the reason is recorded), never a lost run."""
-    from embedzoo.errors import ConfigError, DataError
+def _train_ranking_metrics(model, train, test, seed: int, k: int = 10, num_negatives: int = 100):
+    """Ranking metrics for a run's metrics.json (and ``evaluate``); a data set too small for
+    the sampled negatives gets the full-ranking ones (the reason is recorded), never a lost
+    run. The negatives are drawn with the run's seed, so ``evaluate`` repeats the figures."""
     from embedzoo.training import evaluation
 
+    options = dict(k=k, num_negatives=num_negatives, seed=seed, cold_users="skip")
     try:
-        return evaluation.ranking_metrics(model, train, test, cold_users="skip")
+        return evaluation.ranking_metrics(model, train, test, **options)
     except (DataError, ConfigError) as e:
-        out = evaluation.ranking_metrics(model, train, test, samplings=(), cold_users="skip")
+        if "needs more than the" not in str(e):  # only a catalogue too small to sample from
+            raise
+        out = evaluation.ranking_metrics(model, train, test, samplings=(), **options)
         return {**out, "sampled_metrics_skipped": str(e)}
 
 
-def _evaluate_ranking(args, model, data) -> int:
+def _evaluate_ranking(args, model, data, protocol, split, fraction, seed, on) -> int:
     """Sampled and full-ranking metrics (any model) on the split the run was trained on."""
     from embedzoo.training import evaluation
 
-    if args.protocol:
+    if protocol:
         train, test = evaluation.ranking_protocol(data)
     else:
-        train, test = split_data(data, args.split, args.test_fraction, args.seed)
+        train, test = split_data(data, split, fraction, seed)
         if test is None:
             raise ConfigError(
-                "--ranking needs a held-out part (--split other than none, or --protocol)"
+                "ranking metrics need a held-out part (--split other than none, or --protocol)"
             )
-    metrics = evaluation.ranking_metrics(
-        model,
-        train,
-        test,
-        k=args.k,
-        num_negatives=args.num_negatives,
-        seed=args.seed,
-        cold_users="skip",
-    )
-    print(json.dumps(metrics, indent=2))
+    metrics = _train_ranking_metrics(model, train, test, seed, args.k, args.num_negatives)
+    print(json.dumps({**metrics, "evaluated_on": on}, indent=2))
     return 0
 
 
@@ -495,7 +530,7 @@ def _plot_metadata(args):
         )
         return frame.set_index(frame.columns[0])
     if getattr(args, "data", None):
-        return load_data(args.data).item_metadata
+        return load_data(args.data, args).item_metadata
     return None
 
 
@@ -539,21 +574,45 @@ def _add_model_source(p):
     src.add_argument("--preset", help="a preset name (see `embedzoo presets list`)")
 
 
-def _add_split(p):
+def _add_columns(p):
+    """The options that name the columns of the user's own table (after ``--data``)."""
+    g = p.add_argument_group(
+        "columns of a CSV, TSV, Parquet or RecBole file (default: user, item, rating, timestamp)"
+    )
+    g.add_argument("--user-col", metavar="C", help="the user id column")
+    g.add_argument("--item-col", metavar="C", help="the item id column")
+    g.add_argument("--rating-col", metavar="C", help="the rating column, if any")
+    g.add_argument("--timestamp-col", metavar="C", help="the timestamp column, if any")
+    g.add_argument(
+        "--timestamp-unit",
+        choices=("s", "ms", "us", "ns", "order"),
+        help="unit of numeric timestamps (default s: seconds since 1970, checked to fall in"
+        " 1971-2100; order: integers that only order the rows). ISO-8601 strings and"
+        " datetime columns are read as they are",
+    )
+
+
+def _add_split(p, from_run: bool = False):
+    """--split, --test-fraction, --seed; ``from_run``: no defaults here (the run's apply)."""
+    run = " (default: the run's, else %s)" if from_run else " (default: %s)"
     p.add_argument(
         "--split",
         choices=SPLITS,
-        default="random",
-        help="hold-out: random rows, per-user temporal tail, leave-one-out, or none",
+        default=None if from_run else "random",
+        help="hold-out: random rows, per-user temporal tail, leave-one-out, or none"
+        + run % "random",
     )
     p.add_argument(
         "--test-fraction",
         type=_fraction,
-        default=0.2,
-        help="share of rows held out (random) or of each user's rows (temporal)",
+        default=None if from_run else 0.2,
+        help="share of rows held out (random) or of each user's rows (temporal)" + run % "0.2",
     )
     p.add_argument(
-        "--seed", type=int, default=42, help="seed of the split, the initial weights and training"
+        "--seed",
+        type=int,
+        default=None if from_run else 42,
+        help="seed of the split, the initial weights, training and sampled metrics" + run % "42",
     )
 
 
@@ -593,6 +652,7 @@ def parser() -> argparse.ArgumentParser:
         help="ml-100k, ml-1m, ml-latest-small, a .csv/.tsv/.parquet file, a RecBole "
         "atomic-file directory or a MovieLens .zip/directory",
     )
+    _add_columns(p)
     _add_split(p)
     p.add_argument(
         "--set",
@@ -663,6 +723,7 @@ def parser() -> argparse.ArgumentParser:
     )
     _add_model_source(p)
     p.add_argument("--data", required=True, help="the new data, as for train")
+    _add_columns(p)
     _add_split(p)
     p.add_argument(
         "--freeze-old", action="store_true", help="train only the rows of new users and items"
@@ -682,20 +743,26 @@ def parser() -> argparse.ArgumentParser:
         "evaluate", help="RMSE/MAE (or, with --ranking, ranking metrics) on a data split"
     )
     _add_model_source(p)
-    p.add_argument("--data", required=True, help="data source, as for train")
-    _add_split(p)
+    p.add_argument(
+        "--data", help="data source, as for train (default: the run's, from its config.json)"
+    )
+    _add_columns(p)
+    _add_split(p, from_run=True)
     p.add_argument(
         "--ranking",
         action="store_true",
-        help="sampled HR/NDCG@K and full-ranking Recall/NDCG/MRR/Precision@K instead of RMSE",
+        help="sampled HR/NDCG@K and full-ranking Recall/NDCG/MRR/Precision@K instead of RMSE"
+        " (always for ranking models)",
     )
     p.add_argument(
         "--protocol",
         action="store_true",
-        help="with --ranking: the ranking protocol's split (k-core > 5, temporal 10%%)",
+        help="the ranking protocol's split (k-core > 5, temporal 10%%)",
     )
     p.add_argument("-k", "--k", type=_positive_int, default=10, help="K of the ranking metrics")
-    p.add_argument("--num-negatives", type=int, default=100, help="N of the sampled metrics")
+    p.add_argument(
+        "--num-negatives", type=_positive_int, default=100, help="N of the sampled metrics"
+    )
     p.set_defaults(fn=cmd_evaluate)
 
     p = sub.add_parser("export", help="write a SavedModel in TF Serving's <base>/<name>/<version>/")
@@ -732,6 +799,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--history", help="a history.json (history)")
     p.add_argument("--out", required=True, help="the .png file to write")
     p.add_argument("--data", help="data source whose item metadata gives titles and colours")
+    _add_columns(p)
     p.add_argument("--metadata", help="CSV/Parquet of item metadata, first column the item id")
     p.add_argument(
         "--method", choices=("tsne", "umap", "pca"), default="tsne", help="projection (map)"

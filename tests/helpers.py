@@ -6,6 +6,9 @@ import pytest
 
 from embedzoo.datasets import Interactions
 
+#: a base for the synthetic timestamps, so they are plausible Unix seconds (2020-09-13)
+T0 = 1_600_000_000
+
 
 def make_ratings(n_users=60, n_items=40, n_rows=900, seed=0, string_ids=False):
     """Small explicit-feedback data with a low-rank structure a model can learn."""
@@ -17,7 +20,7 @@ def make_ratings(n_users=60, n_items=40, n_rows=900, seed=0, string_ids=False):
     users = [f"u{x}" for x in u] if string_ids else u + 1
     items = [f"i{x}" for x in i] if string_ids else i + 101
     frame = pd.DataFrame(
-        {"user": users, "item": items, "rating": r, "timestamp": np.arange(n_rows)}
+        {"user": users, "item": items, "rating": r, "timestamp": T0 + np.arange(n_rows)}
     )
     return Interactions.from_frame(frame, source="tiny")
 
@@ -50,7 +53,7 @@ def make_implicit(n_users=60, n_items=40, per_user=(6, 20), seed=0, string_ids=F
         {
             "user": [f"u{x}" for x in u] if string_ids else u + 1,
             "item": [f"i{x}" for x in i] if string_ids else i + 101,
-            "timestamp": rng.permutation(len(u)),
+            "timestamp": T0 + rng.permutation(len(u)),
         }
     )
     return Interactions.from_frame(frame, source="tiny_implicit")
@@ -76,7 +79,7 @@ def make_planted(n_users=40, n_items=30, own=10, other=2, seed=0):
         rows += [(u + 100, int(i) + 1000, 5.0) for i in rng.choice(mine, own, replace=False)]
         rows += [(u + 100, int(i) + 1000, 1.0) for i in rng.choice(theirs, other, replace=False)]
     frame = pd.DataFrame(rows, columns=["user", "item", "rating"])
-    frame["timestamp"] = rng.permutation(len(frame))
+    frame["timestamp"] = T0 + rng.permutation(len(frame))
     data = Interactions.from_frame(frame, source="planted")
     texts = [
         " ".join(rng.choice(PLANTED_WORDS[int(i) % 2].split(), size=12)) for i in data.items.ids

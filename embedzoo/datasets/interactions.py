@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from embedzoo.datasets.arrays import sorted_unique  # noqa: F401 (re-exported)
-from embedzoo.errors import DataError
+from embedzoo.errors import ConfigError, DataError
 
 USER, ITEM, RATING, TIMESTAMP = "user", "item", "rating", "timestamp"
 UNKNOWN_INDEX = 0
@@ -221,8 +221,15 @@ class Interactions:
         source: str | None = None,
         require_rating: bool = False,
         allow_empty: bool = False,
+        timestamp_unit: str = "s",
     ) -> Interactions:
         """Validates and canonicalises a DataFrame.
+
+        Timestamps become int64 seconds since 1970 (UTC): datetime64 columns of any unit and
+        time zone, ISO-8601 strings, and numbers in ``timestamp_unit``. Numbers taken as
+        seconds must fall between 1971-01-01 and 2100-01-01: anything else is refused with the
+        unit the values look like (milliseconds, say), since a wrong unit silently changes
+        temporal splits and sequences.
 
         Args:
             df: the raw frame.
@@ -232,6 +239,22 @@ class Interactions:
             source: a name for error messages (usually the file path).
             require_rating: raise if there is no rating column.
             allow_empty: accept a frame with no rows.
+            timestamp_unit: the unit of numeric timestamps: ``"s"``, ``"ms"``, ``"us"``,
+                ``"ns"``, or ``"order"`` for integers that only order the rows (kept as they
+                are, no calendar check).
+
+        Example:
+            >>> df = pd.DataFrame({"user": [1, 2], "item": [3, 3],
+            ...                    "timestamp": ["2024-05-01T12:00:00Z", "2024-05-01T13:00:00+01:00"]})
+            >>> Interactions.from_frame(df).frame.timestamp.tolist()
+            [1714564800, 1714564800]
+            >>> df["timestamp"] = [1714564800000, 1714564800000]
+            >>> Interactions.from_frame(df)
+            Traceback (most recent call last):
+            ...
+            embedzoo.errors.DataError: DataFrame: column 'timestamp': values 1714564800000 to 1714564800000 are not seconds since 1970 (as seconds they fall after 2100); they look like milliseconds: pass timestamp_unit='ms' (CLI: --timestamp-unit ms), or 'order' for integers that only order the rows
+            >>> Interactions.from_frame(df, timestamp_unit="ms").frame.timestamp.tolist()
+            [1714564800, 1714564800]
 
         Raises:
             DataError: naming ``source`` and the column or row that is wrong.
@@ -241,7 +264,11 @@ class Interactions:
         if require_rating and (rating_col is None or rating_col not in df.columns):
             missing.append(rating_col or "rating")
         if missing:
-            raise DataError(f"{where}: missing column(s) {missing}; columns are {list(df.columns)}")
+            raise DataError(
+                f"{where}: missing column(s) {missing}; columns are {list(df.columns)}; name"
+                " yours with user_col=, item_col=, rating_col=, timestamp_col= (CLI: --user-col,"
+                " --item-col, --rating-col, --timestamp-col)"
+            )
         if len(df) == 0 and not allow_empty:
             raise DataError(f"{where}: no rows")
         out = pd.DataFrame(index=pd.RangeIndex(len(df)))
@@ -253,8 +280,8 @@ class Interactions:
         if rating_col is not None and rating_col in df.columns:
             out[RATING] = _numeric_column(df[rating_col], where, rating_col).astype(np.float32)
         if timestamp_col is not None and timestamp_col in df.columns:
-            out[TIMESTAMP] = _numeric_column(df[timestamp_col], where, timestamp_col).astype(
-                np.int64
+            out[TIMESTAMP] = timestamp_seconds(
+                df[timestamp_col], where, timestamp_col, timestamp_unit
             )
         return cls(out, item_metadata=item_metadata, user_metadata=user_metadata, source=source)
 
@@ -356,3 +383,70 @@ def _numeric_column(series: pd.Series, where: str, col: str) -> np.ndarray:
             f" ({int(bad.sum())} bad row(s) in all)"
         )
     return values
+
+
+#: numeric timestamp units → units per second
+TIMESTAMP_UNITS = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
+_UNIT_NAMES = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
+#: plausible Unix seconds of an interaction log: 1971-01-01 to 2100-01-01 (a stricter floor
+#: than 1970-01-02 also catches kiloseconds, which would fall in January 1970)
+PLAUSIBLE_SECONDS = (31_536_000, 4_102_444_800)
+
+
+def timestamp_seconds(series: pd.Series, where: str, col: str, unit: str = "s") -> np.ndarray:
+    """A timestamp column as int64 seconds since 1970 (see :meth:`Interactions.from_frame`).
+
+    Example:
+        >>> timestamp_seconds(pd.Series(pd.to_datetime(["2000-01-01"]).as_unit("ms")), "x", "t")
+        array([946684800])
+    """
+    if unit not in (*TIMESTAMP_UNITS, "order"):
+        raise ConfigError(
+            f"timestamp_unit={unit!r} is not accepted: expected one of"
+            f" {[*TIMESTAMP_UNITS, 'order']}"
+        )
+    if pd.api.types.is_datetime64_any_dtype(series):
+        times = series if series.dt.tz is not None else series.dt.tz_localize("UTC")
+        return _datetime_seconds(times, series, where, col)
+    if series.dtype == object or pd.api.types.is_string_dtype(series):
+        numbers_ = pd.to_numeric(series, errors="coerce")
+        if (numbers_.isna() & series.notna()).any():  # text: ISO-8601 times
+            times = pd.to_datetime(series, utc=True, format="ISO8601", errors="coerce")
+            return _datetime_seconds(times, series, where, col, "an ISO-8601 time or a number")
+    values = _numeric_column(series, where, col)
+    if unit == "order":
+        return values.astype(np.int64)
+    seconds = np.floor(values / TIMESTAMP_UNITS[unit])
+    low, high = PLAUSIBLE_SECONDS
+    if len(seconds) and (seconds.min() < low or seconds.max() >= high):
+        likely = [u for u, f in TIMESTAMP_UNITS.items() if u != unit
+                  and len(values) and low <= values.min() / f and values.max() / f < high]  # fmt: skip
+        side = "before 1971" if seconds.min() < low else "after 2100"
+        hint = (
+            f"they look like {_UNIT_NAMES[likely[0]]}: pass timestamp_unit={likely[0]!r}"
+            f" (CLI: --timestamp-unit {likely[0]})"
+            if likely
+            else "pass timestamp_unit= (CLI: --timestamp-unit) with their unit"
+        )
+        raise DataError(
+            f"{where}: column {col!r}: values {_plain(values.min())} to {_plain(values.max())}"
+            f" are not {_UNIT_NAMES[unit]} since 1970 (as {_UNIT_NAMES[unit]} they fall {side});"
+            f" {hint}, or 'order' for integers that only order the rows"
+        )
+    return seconds.astype(np.int64)
+
+
+def _plain(value: float):
+    return int(value) if float(value).is_integer() else value
+
+
+def _datetime_seconds(times, raw, where, col, what="a time") -> np.ndarray:
+    bad = times.isna().to_numpy()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"{where}: column {col!r} row {row}: value {raw.iloc[row]!r} is not {what}"
+            f" ({int(bad.sum())} bad row(s) in all)"
+        )
+    delta = times - pd.Timestamp(0, tz="UTC")
+    return (delta // pd.Timedelta(seconds=1)).to_numpy(dtype=np.int64)

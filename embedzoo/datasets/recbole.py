@@ -23,7 +23,14 @@ import pandas as pd
 
 from embedzoo.datasets.cache import cache_dir as _cache_dir
 from embedzoo.datasets.cache import sha256_file, verify_sha256
-from embedzoo.datasets.interactions import ITEM, RATING, TIMESTAMP, USER, Interactions
+from embedzoo.datasets.interactions import (
+    ITEM,
+    RATING,
+    TIMESTAMP,
+    USER,
+    Interactions,
+    timestamp_seconds,
+)
 from embedzoo.errors import DataError
 
 ATOMIC_TYPES = ("token", "token_seq", "float", "float_seq")
@@ -105,6 +112,7 @@ def load_atomic(
     rating_col: str | None = "rating",
     timestamp_col: str | None = "timestamp",
     int_ids: bool | None = None,
+    timestamp_unit: str = "s",
 ) -> Interactions:
     """Loads a RecBole data set (``<name>.inter`` plus optional ``.item`` and ``.user``).
 
@@ -119,6 +127,7 @@ def load_atomic(
         dataset_name: the file stem; default the folder's name.
         user_col, item_col, rating_col, timestamp_col: field names in the ``.inter`` header.
         int_ids: make ids int64; default when every id is a plain decimal integer.
+        timestamp_unit: as for :meth:`~embedzoo.datasets.Interactions.from_frame`.
 
     Raises:
         DataError: missing files or columns, bad values (file, line and column named).
@@ -135,18 +144,21 @@ def load_atomic(
     where = str(inter_path)
     missing = [c for c in (user_col, item_col) if c not in raw.columns]
     if missing:
-        raise DataError(f"{where}: missing column(s) {missing}; columns are {list(raw.columns)}")
+        raise DataError(
+            f"{where}: missing column(s) {missing}; columns are {list(raw.columns)}; name yours"
+            " with user_col=, item_col= (CLI: --user-col, --item-col)"
+        )
     if len(raw) == 0:
         raise DataError(f"{where}: no rows")
     frame = pd.DataFrame(
         {USER: _ids(raw[user_col], int_ids, where), ITEM: _ids(raw[item_col], int_ids, where)}
     )
-    for canon, col, dtype in (
-        (RATING, rating_col, np.float32),
-        (TIMESTAMP, timestamp_col, np.int64),
-    ):
-        if col is not None and col in raw.columns:
-            frame[canon] = _finite(raw[col], where, col).astype(dtype)
+    if rating_col is not None and rating_col in raw.columns:
+        frame[RATING] = _finite(raw[rating_col], where, rating_col).astype(np.float32)
+    if timestamp_col is not None and timestamp_col in raw.columns:
+        frame[TIMESTAMP] = timestamp_seconds(
+            raw[timestamp_col], where, timestamp_col, timestamp_unit
+        )
     items = _metadata(prefix, ".item", item_col, frame[ITEM].dtype, rename=ITEM_FIELDS)
     users = _metadata(prefix, ".user", user_col, frame[USER].dtype, rename={})
     return Interactions(frame, item_metadata=items, user_metadata=users, source=where)

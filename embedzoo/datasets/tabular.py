@@ -15,7 +15,7 @@ import pandas as pd
 from embedzoo.datasets.interactions import Interactions
 from embedzoo.datasets.movielens import MOVIELENS_SHA256, load_movielens
 from embedzoo.datasets.recbole import load_atomic, load_ml100k
-from embedzoo.errors import DataError
+from embedzoo.errors import ConfigError, DataError
 
 _GROUPLENS_FILES = ("u.data", "ratings.dat", "ratings.csv")
 _ACCEPTED = (
@@ -94,35 +94,50 @@ def load(source, **kwargs) -> Interactions:
     """
     if isinstance(source, pd.DataFrame):
         return from_dataframe(source, **kwargs)
+    columns = {k: kwargs.pop(k) for k in COLUMN_OPTIONS if k in kwargs}
     if not isinstance(source, str | os.PathLike):
         raise DataError(f"cannot load a {type(source).__name__}; accepted: {_ACCEPTED}")
     if isinstance(source, str) and source == "ml-100k":
-        return load_ml100k(**kwargs)
+        return load_ml100k(**_fixed_columns(source, columns, kwargs))
     if isinstance(source, str) and source in MOVIELENS_SHA256:
-        return load_movielens(source, **kwargs)
+        return load_movielens(source, **_fixed_columns(source, columns, kwargs))
     path = Path(source)
     if path.is_dir():
         if any(path.glob("*.inter")):
-            return load_atomic(path, **kwargs)
+            return load_atomic(path, **columns, **kwargs)
         if any(any(path.glob(f)) or any(path.glob(f"*/{f}")) for f in _GROUPLENS_FILES):
-            return load_movielens(path.name, path=path, **kwargs)
+            return load_movielens(path.name, path=path, **_fixed_columns(path, columns, kwargs))
         raise DataError(
             f"{path}: a folder with neither *.inter nor GroupLens files; accepted: {_ACCEPTED}"
         )
     if path.is_file():
         suffix = _suffix(path)
         if suffix in (".csv", ".tsv", ".tab"):
-            return read_csv(path, **kwargs)
+            return read_csv(path, **columns, **kwargs)
         if suffix in (".parquet", ".pq"):
-            return read_parquet(path, **kwargs)
+            return read_parquet(path, **columns, **kwargs)
         if suffix == ".zip":
-            return load_movielens(path.stem, path=path, **kwargs)
+            return load_movielens(path.stem, path=path, **_fixed_columns(path, columns, kwargs))
         if suffix == ".inter":
-            return load_atomic(path, **kwargs)
+            return load_atomic(path, **columns, **kwargs)
         raise DataError(f"{path}: unknown file type {suffix!r}; accepted: {_ACCEPTED}")
     raise DataError(
         f"{source}: neither a known data set name nor an existing path; accepted: {_ACCEPTED}"
     )
+
+
+#: the options naming a table's columns (and the unit of its timestamps)
+COLUMN_OPTIONS = ("user_col", "item_col", "rating_col", "timestamp_col", "timestamp_unit")
+
+
+def _fixed_columns(source, columns: dict, kwargs: dict) -> dict:
+    """MovieLens' GroupLens files have fixed columns: naming columns for them is an error."""
+    if columns:
+        raise ConfigError(
+            f"{source}: {', '.join(sorted(columns))} name the columns of CSV, TSV, Parquet and"
+            " RecBole files or DataFrames; MovieLens' files have fixed columns"
+        )
+    return kwargs
 
 
 def _suffix(path) -> str:

@@ -7,7 +7,9 @@ from embedzoo.errors import DataError
 
 
 def _inter(rows, columns=("user", "item", "rating", "timestamp")):
-    return Interactions.from_frame(pd.DataFrame(rows, columns=list(columns)))
+    return Interactions.from_frame(
+        pd.DataFrame(rows, columns=list(columns)), timestamp_unit="order"
+    )
 
 
 def _pairs(inter):

@@ -17,7 +17,7 @@ def _inter(users, items, stamps=None):
     cols = {"user": users, "item": items}
     if stamps is not None:
         cols["timestamp"] = stamps
-    return Interactions.from_frame(pd.DataFrame(cols))
+    return Interactions.from_frame(pd.DataFrame(cols), timestamp_unit="order")
 
 
 def _user_rows(n, user, t0=0):
@@ -53,7 +53,9 @@ def test_temporal_holdout_counts_ceil_per_user():
         items += i
         stamps += t
     frame = pd.DataFrame({"user": users, "item": items, "timestamp": stamps})
-    data = Interactions.from_frame(frame.sample(frac=1.0, random_state=0))  # order must not matter
+    data = Interactions.from_frame(
+        frame.sample(frac=1.0, random_state=0), timestamp_unit="order"
+    )  # order must not matter
     train, test = temporal_holdout(data, 0.1)
     got = test.frame.groupby("user").size().to_dict()
     assert got == {"a": 3, "b": 2, "c": 1, "e": 1}  # 0.1*30 is 3 (not 4); d keeps its only row
@@ -117,7 +119,7 @@ def test_holdout_matches_a_pandas_reference(scale):
             "timestamp": rng.integers(0, 50, n) * scale,  # many ties
         }
     )
-    data = Interactions.from_frame(frame)
+    data = Interactions.from_frame(frame, timestamp_unit="order")
     _, test = temporal_holdout(data, 0.3)
     ref = frame.assign(row=np.arange(n)).sort_values(["user", "timestamp", "item", "row"])
     size = ref.groupby("user")["row"].transform("size")

@@ -5,14 +5,23 @@ from embedzoo.datasets import from_dataframe, load, read_csv, read_parquet
 from embedzoo.errors import DataError
 
 FRAME = pd.DataFrame(
-    {"userId": [1, 1, 2], "movieId": [10, 20, 10], "stars": [4.0, 3.0, 5.0], "ts": [3, 2, 1]}
+    {
+        "userId": [1, 1, 2],
+        "movieId": [10, 20, 10],
+        "stars": [4.0, 3.0, 5.0],
+        "ts": [978300003, 978300002, 978300001],
+    }
 )
 COLS = {"user_col": "userId", "item_col": "movieId", "rating_col": "stars", "timestamp_col": "ts"}
 
 
 def test_from_dataframe_and_load_dataframe():
     data = from_dataframe(FRAME, **COLS)
-    assert data.frame.values.tolist() == [[1, 10, 4.0, 3], [1, 20, 3.0, 2], [2, 10, 5.0, 1]]
+    assert data.frame.values.tolist() == [
+        [1, 10, 4.0, 978300003],
+        [1, 20, 3.0, 978300002],
+        [2, 10, 5.0, 978300001],
+    ]
     assert load(FRAME, **COLS).frame.equals(data.frame)
 
 

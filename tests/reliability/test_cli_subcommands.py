@@ -90,7 +90,7 @@ CASES = {
                                            "no rating column"),
     "evaluate: k 0": ("evaluate --run {d}/run --data {d}/r.csv --ranking -k 0", "-k/--k"),
     "evaluate: negatives -1": ("evaluate --run {d}/run --data {d}/r.csv --ranking"
-                               " --num-negatives -1", "num_negatives must be a positive integer"),
+                               " --num-negatives -1", "--num-negatives"),
     "evaluate: unknown preset": ("evaluate --preset nope --data {d}/r.csv", "unknown preset"),
     "export: name with ..": ("export --run {d}/run --to {d}/exports --name ../up",
                              "invalid export name '../up'"),

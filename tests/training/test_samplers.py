@@ -135,7 +135,7 @@ def test_recency_weights_grow_along_each_users_history():
     frame = pd.DataFrame(
         {"user": [1, 1, 1, 2, 2], "item": [5, 6, 7, 5, 6], "timestamp": [30, 10, 20, 1, 1]}
     )
-    data = Interactions.from_frame(frame)
+    data = Interactions.from_frame(frame, timestamp_unit="order")
     w = negative_pipelines.recency_weights(data, strength=2.0, power=1.0)
     raw = np.array([3.0, 1.0, 2.0, 1.0, 3.0])  # user 2: equal times, the larger item id is later
     np.testing.assert_allclose(w, raw / raw.mean(), rtol=1e-6)

@@ -43,7 +43,7 @@ def sequences_data():
         (3, 10, 4),
     ]
     frame = pd.DataFrame(rows, columns=["user", "item", "timestamp"])
-    return Interactions.from_frame(frame)
+    return Interactions.from_frame(frame, timestamp_unit="order")
 
 
 def test_sequences_are_time_ordered_ties_by_item_and_short_ones_dropped():

@@ -503,16 +503,19 @@ def _print_lists(query_ids, ids, scores):
 
 def cmd_recommend(args) -> int:
     model = _load_model(args)
-    users = [_parse_value(u) for u in args.user]
-    ids, scores = model.recommend(users, k=args.k, exclude_seen=not args.include_seen)
+    # ids as typed: the model's vocabulary reads them as its own type ("196" → 196)
+    users = model.users.coerce(args.user).tolist()
+    ids, scores = model.recommend(
+        users, k=args.k, exclude_seen=not args.include_seen, strict=args.strict
+    )
     _print_lists(users, ids, scores)
     return 0
 
 
 def cmd_similar(args) -> int:
     model = _load_model(args)
-    items = [_parse_value(i) for i in args.item]
-    ids, scores = model.similar_items(items, k=args.k)
+    items = model.items.coerce(args.item).tolist()
+    ids, scores = model.similar_items(items, k=args.k, strict=args.strict)
     _print_lists(items, ids, scores)
     return 0
 
@@ -779,12 +782,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--user", action="append", required=True, help="raw user id (repeatable)")
     p.add_argument("-k", "--k", type=int, default=10, help="list length")
     p.add_argument("--include-seen", action="store_true", help="do not exclude training items")
+    p.add_argument(
+        "--strict", action="store_true", help="refuse unknown users instead of a fallback answer"
+    )
     p.set_defaults(fn=cmd_recommend)
 
     p = sub.add_parser("similar", help="cosine nearest items")
     _add_model_source(p)
     p.add_argument("--item", action="append", required=True, help="raw item id (repeatable)")
     p.add_argument("-k", "--k", type=int, default=10, help="list length")
+    p.add_argument(
+        "--strict", action="store_true", help="refuse unknown items instead of a fallback answer"
+    )
     p.set_defaults(fn=cmd_similar)
 
     p = sub.add_parser("plot", help="PNG pictures: embedding map, item-bias chart, training curves")
@@ -869,7 +878,20 @@ def split_cpu(n: int) -> None:
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * n)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings a user can act on, as one ``embedzoo: warning:`` line (no source line)."""
+    print(f"embedzoo: warning: {message}", file=sys.stderr)
+
+
 def main(argv=None) -> int:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        return _main(argv)
+
+
+def _main(argv=None) -> int:
     args = parser().parse_args(argv)
     from embedzoo.errors import ConfigError, DataError, UnknownModelError, WorkerLostError
 

@@ -30,3 +30,8 @@ class UnknownPresetError(UnknownModelError):
 
 class WorkerLostError(RuntimeError):
     """A distributed training run lost a task of its cluster (a worker or ps stopped)."""
+
+
+class UnknownIdWarning(UserWarning):
+    """Some ids of a request are unknown to the model (or of the wrong type): they get its
+    defined fallback answer. Pass ``strict=True`` to refuse them instead."""

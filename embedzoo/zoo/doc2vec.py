@@ -302,10 +302,10 @@ class Doc2Vec(HistoryVectorModel):
                 " use similar_items or similar_to_text, or train with interactions"
             )
 
-    def score(self, user_ids, item_ids, batch_size: int = 65536) -> np.ndarray:
+    def score(self, user_ids, item_ids, batch_size: int = 65536, strict: bool = False):
         self._require_users()
-        return super().score(user_ids, item_ids, batch_size)
+        return super().score(user_ids, item_ids, batch_size, strict)
 
-    def recommend(self, user_ids, k: int = 10, exclude_seen: bool = True):
+    def recommend(self, user_ids, k: int = 10, exclude_seen: bool = True, strict: bool = False):
         self._require_users()
-        return super().recommend(user_ids, k, exclude_seen)
+        return super().recommend(user_ids, k, exclude_seen, strict)

@@ -13,11 +13,13 @@ row 0, or an item that never got a vector) gets the fallback scores, popularity 
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import tensorflow as tf
 
 from embedzoo.datasets.interactions import Vocabulary
-from embedzoo.errors import ConfigError
+from embedzoo.errors import ConfigError, DataError, UnknownIdWarning
 
 PAD_INT, PAD_STR = -1, ""
 
@@ -45,6 +47,53 @@ def raw_tensor(vocabulary: Vocabulary, ids) -> tf.Tensor:
     if vocabulary.dtype == "int64":
         return tf.constant(arr)
     return tf.constant([str(i).encode("utf-8") for i in arr], tf.string)
+
+
+def checked_ids(vocabulary: Vocabulary, ids, what: str, strict: bool = False) -> np.ndarray:
+    """``vocabulary.coerce(ids)``, saying which ids the model does not know: a warning
+    (:class:`~embedzoo.errors.UnknownIdWarning`; they get the fallback answer) or, with
+    ``strict``, a ``DataError``. Integers asked of a model with string ids count as wrong-type
+    ids (``5`` is looked up as ``"5"``).
+
+    Example:
+        >>> import warnings
+        >>> from embedzoo.datasets import Vocabulary
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     checked_ids(Vocabulary([7, 9]), [7, 8], "user").tolist()
+        [7, 8]
+        >>> print(caught[0].message)
+        1 of 2 user id(s) unknown to the model: [8]; they get the model's fallback answer (pass strict=True to refuse them)
+        >>> checked_ids(Vocabulary(["a"]), [5], "item", strict=True)
+        Traceback (most recent call last):
+        ...
+        embedzoo.errors.DataError: 1 of 1 item id(s) unknown to the model: [5] (integers, but this model's ids are strings)
+    """
+    raw = np.asarray(ids)
+    raw = raw.reshape(1) if raw.ndim == 0 else raw
+    coerced = vocabulary.coerce(raw)
+    unknown = np.flatnonzero(vocabulary.lookup(coerced) == 0) if len(coerced) else []
+    if not len(unknown):
+        return coerced
+    shown = raw[unknown[:5]].tolist()
+    message = (
+        f"{len(unknown)} of {len(coerced)} {what} id(s) unknown to the model:"
+        f" {shown}{' ...' if len(unknown) > 5 else ''}"
+    )
+    if vocabulary.dtype != "int64":
+        wrong = raw.dtype.kind in "iuf" or any(
+            not isinstance(v, str | bytes) for v in raw[unknown].tolist()
+        )
+        if wrong:
+            message += " (integers, but this model's ids are strings)"
+    if strict:
+        raise DataError(message)
+    warnings.warn(
+        message + "; they get the model's fallback answer (pass strict=True to refuse them)",
+        UnknownIdWarning,
+        stacklevel=3,
+    )
+    return coerced
 
 
 def ids_out(vocabulary: Vocabulary, ids: tf.Tensor) -> np.ndarray:
@@ -183,15 +232,20 @@ class Retrieval:
         """Forgets the traced Python-API functions (after weights or memory were replaced)."""
         self.__dict__.pop("_embedzoo_functions", None)
 
-    def score(self, user_ids, item_ids, batch_size: int = 65536) -> np.ndarray:
+    def score(
+        self, user_ids, item_ids, batch_size: int = 65536, strict: bool = False
+    ) -> np.ndarray:
         """Scores of (user, item) pairs given as two equal-length sequences of raw ids.
 
+        Unknown ids get the fallback score with an ``UnknownIdWarning`` (``strict=True``:
+        a ``DataError``).
+
         Example:
-            >>> model.score([1, 2], [1, 2])  # ML-100k's dot_bias_mf: score([196, 186], [242, 302])
+            >>> model.score(model.users.ids[:2], model.items.ids[:2])
             array([..., ...], dtype=float32)
         """
-        users = self.users.coerce(user_ids)
-        items = self.items.coerce(item_ids)
+        users = checked_ids(self.users, user_ids, "user", strict)
+        items = checked_ids(self.items, item_ids, "item", strict)
         if len(users) != len(items):
             raise ValueError(
                 f"user_ids ({len(users)}) and item_ids ({len(items)}) differ in length"
@@ -206,25 +260,30 @@ class Retrieval:
         ]
         return np.concatenate(out) if out else np.zeros(0, "float32")
 
-    def recommend(self, user_ids, k: int = 10, exclude_seen: bool = True):
+    def recommend(self, user_ids, k: int = 10, exclude_seen: bool = True, strict: bool = False):
         """Top-k items per user: ``(item_ids [n, k], scores [n, k])``.
 
         Args:
-            user_ids: raw user ids (unknown users get the model's fallback answer).
+            user_ids: raw user ids (unknown users get the model's fallback answer, with an
+                ``UnknownIdWarning`` naming them).
             k: list length (capped at the number of items).
             exclude_seen: leave out each user's training items (recorded by ``fit``).
+            strict: refuse unknown or wrong-type ids with a ``DataError`` instead.
         """
         k = check_k(k)
+        users = checked_ids(self.users, user_ids, "user", strict)
         key = f"recommend_{bool(exclude_seen)}"
         fn = self._graph_function(key, lambda u, kk: self.recommend_graph(u, kk, exclude_seen))
-        ids, scores = fn(raw_tensor(self.users, user_ids), tf.constant(min(k, 2**31 - 1), "int32"))
+        ids, scores = fn(raw_tensor(self.users, users), tf.constant(min(k, 2**31 - 1), "int32"))
         return ids_out(self.items, ids), scores.numpy()
 
-    def similar_items(self, item_ids, k: int = 10):
-        """Nearest items: ``(item_ids [n, k], scores [n, k])``, the query excluded."""
+    def similar_items(self, item_ids, k: int = 10, strict: bool = False):
+        """Nearest items: ``(item_ids [n, k], scores [n, k])``, the query excluded; unknown
+        items as in :meth:`recommend`."""
         k = check_k(k)
+        items = checked_ids(self.items, item_ids, "item", strict)
         fn = self._graph_function("similar", self.similar_items_graph)
-        ids, scores = fn(raw_tensor(self.items, item_ids), tf.constant(min(k, 2**31 - 1), "int32"))
+        ids, scores = fn(raw_tensor(self.items, items), tf.constant(min(k, 2**31 - 1), "int32"))
         return ids_out(self.items, ids), scores.numpy()
 
     def predict_matrix(self, user_ids, item_ids):

@@ -40,7 +40,8 @@ def test_unicode_ids_in_python_the_cli_and_the_saved_model(tmp_path, capsys):
     data = Interactions.from_frame(frame)
     model = zoo.build("bpr", data, n_factors=4, seed=0)
     training.fit(model, data, epochs=1, verbose=0)
-    ids, scores = model.recommend([users[0], "nobody-ü"], k=3)
+    with pytest.warns(UserWarning, match=r"\['nobody-ü'\]"):
+        ids, scores = model.recommend([users[0], "nobody-ü"], k=3)
     assert all(isinstance(i, str) for i in ids[0]) and np.isfinite(scores).all()
     sims, _ = model.similar_items(["😀-0"], k=2)
     assert "😀-0" not in list(sims[0])
@@ -56,3 +57,41 @@ def test_unicode_ids_in_python_the_cli_and_the_saved_model(tmp_path, capsys):
         == 0
     )
     assert json.loads(capsys.readouterr().out)[0]["ids"] == list(ids[0])
+
+
+def test_unknown_and_wrong_type_ids_are_named_or_refused(tmp_path, capsys):
+    from embedzoo.errors import UnknownIdWarning
+    from tests.helpers import make_implicit
+
+    data = make_implicit(string_ids=True)
+    model = zoo.build("bpr", data, n_factors=4, seed=0)
+    training.fit(model, data, epochs=1, verbose=0)
+    with pytest.warns(UnknownIdWarning, match=r"2 of 3 user id\(s\) unknown.*\['u_9999', 'x'\]"):
+        ids, _ = model.recommend(["u1", "u_9999", "x"], k=3)
+    with pytest.warns(UnknownIdWarning):
+        fallback = model.recommend(["nobody"], k=3, exclude_seen=False)[0][0]
+    assert list(ids[1]) == list(ids[2]) == list(fallback)  # the defined fallback answer
+    with pytest.warns(UnknownIdWarning, match="integers, but this model's ids are strings"):
+        model.similar_items([5], k=2)
+    with pytest.raises(DataError, match=r"1 of 2 user id\(s\) unknown to the model: \['u_9999'\]"):
+        model.recommend(["u1", "u_9999"], k=3, strict=True)
+    with pytest.raises(DataError, match="item id"):
+        model.score(["u1"], ["nope"], strict=True)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.recommend(["u1", "u2"], k=3)  # known ids: no warning
+    path = tmp_path / "m.keras"
+    zoo.save_model(model, path)
+    capsys.readouterr()
+    assert cli.main(["recommend", "--model", str(path), "--user", "u1", "--user", "u_9999"]) == 0
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        "embedzoo: warning: 1 of 2 user id(s) unknown to the model: ['u_9999']; they get the"
+        " model's fallback answer (pass strict=True to refuse them)"
+    )
+    assert cli.main(["recommend", "--model", str(path), "--user", "u_9999", "--strict"]) == 2
+    assert "unknown to the model: ['u_9999']" in capsys.readouterr().err
+    assert cli.main(["similar", "--model", str(path), "--item", "42", "--strict"]) == 2
+    assert "['42']" in capsys.readouterr().err  # typed text is a string id here, not an int

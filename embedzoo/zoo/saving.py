@@ -56,7 +56,7 @@ def load_model(path) -> keras.Model:
     if not path.is_file():
         raise DataError(f"{path}: no such model file")
     if not zipfile.is_zipfile(path):
-        raise DataError(f"{path}: not a .keras model (a .keras file is a zip archive)")
+        raise DataError(f"{path}: cannot load as a .keras model: not a zip archive")
     try:
         return keras.saving.load_model(path, safe_mode=True, compile=False)
     except (OSError, ValueError, KeyError) as e:

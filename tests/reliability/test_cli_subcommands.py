@@ -75,7 +75,7 @@ CASES = {
     "fine-tune: folder without a model": ("fine-tune --run {d}/notarun --data {d}/r.csv"
                                           " --run-dir {d}/new", "notarun/model.keras"),
     "fine-tune: not a .keras file": ("fine-tune --model {d}/garbage.keras --data {d}/r.csv"
-                                     " --run-dir {d}/new", "garbage.keras: not a .keras model"),
+                                     " --run-dir {d}/new", "garbage.keras: cannot load as a .keras model: not a zip archive"),
     "fine-tune: other columns": ("fine-tune --run {d}/run --data {d}/badcols.csv"
                                  " --run-dir {d}/new", "missing column(s)"),
     "fine-tune: 0 epochs": ("fine-tune --run {d}/run --data {d}/r.csv --run-dir {d}/new"

@@ -22,9 +22,14 @@ EPOCHS = 16
 
 
 def _last_checkpoint(run: Path) -> int:
-    numbers = [int(m.group(1)) for p in (run / "checkpoint").glob("ckpt-*.index")
-               if (m := re.fullmatch(r"ckpt-(\d+)\.index", p.name))]  # fmt: skip
-    return max(numbers, default=0)
+    """The epoch of the last checkpoint committed (named in the manager's state file: a
+    checkpoint whose files were being written when the kill came does not count)."""
+    try:
+        state = (run / "checkpoint" / "checkpoint").read_text()
+    except OSError:
+        return 0
+    m = re.search(r'^model_checkpoint_path: "ckpt-(\d+)"', state, re.M)
+    return int(m.group(1)) if m else 0
 
 
 @pytest.fixture(scope="module")

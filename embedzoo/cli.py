@@ -1,4 +1,4 @@
-"""The ``embedzoo`` command: list, train, evaluate, export, recommend, similar, plot.
+"""The ``embedzoo`` command: list, train, evaluate, export, info, recommend, similar, plot.
 
 A training run writes a run directory: ``model.keras``, ``metrics.json``, ``config.json``,
 ``history.json`` and TensorBoard ``logs/``. The other commands take ``--run DIR`` (or
@@ -219,6 +219,31 @@ def cmd_fine_tune(args) -> int:
         )
     (run / "metrics.json").write_text(json.dumps(metrics, indent=2))
     (run / "history.json").write_text(json.dumps(history.history, indent=2, default=float))
+    _keep_metadata(data, run)
+    (run / "config.json").write_text(
+        json.dumps(
+            {
+                "model": tuned.zoo_name,
+                "fine_tuned_from": str(
+                    args.preset or args.model or args.run or getattr(args, "source", None)
+                ),
+                "data": args.data,
+                "data_options": data_options(args),
+                "split": args.split,
+                "test_fraction": args.test_fraction,
+                "seed": args.seed,
+                "config": tuned.model_config(),
+                "fit": {
+                    "epochs": args.epochs,
+                    "learning_rate": args.learning_rate,
+                    "freeze_old": args.freeze_old,
+                },
+                **_provenance(args, data),
+            },
+            indent=2,
+            default=str,
+        )
+    )
     _swap_in(run, final)
     print(json.dumps(metrics, indent=2))
     print(f"\nrun written to {final}")
@@ -257,6 +282,26 @@ def _epoch_history_writer(path: Path):
         tmp.replace(path)
 
     return keras.callbacks.LambdaCallback(on_epoch_end=write)
+
+
+def _keep_metadata(data, run: Path) -> None:
+    """The item metadata of the data trained on, for recommend / similar to show titles."""
+    if data.item_metadata is not None and len(data.item_metadata.columns):
+        meta = data.item_metadata
+        meta.to_parquet(run / ITEMS_FILE, index=True)
+
+
+def _provenance(args, data) -> dict:
+    """What a run's config.json says of where it came from (data file and sha256, versions,
+    command line)."""
+    from embedzoo.zoo import provenance
+
+    return {
+        "data_source": provenance.data_record(args.data, data),
+        "versions": provenance.versions(),
+        "command": args.command_line,
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
 
 
 def cmd_train(args) -> int:
@@ -376,7 +421,15 @@ def cmd_train(args) -> int:
                 ),
                 "seed": args.seed,
                 "config": model.model_config(),
-                "fit": fit_kwargs,
+                # the settings fit used, defaults filled in (given: the ones typed)
+                "fit": {
+                    **model.training_spec().fit_settings(),
+                    **fit_kwargs,
+                    "early_stopping": args.early_stopping,
+                    "strategy": args.strategy,
+                },
+                "fit_given": fit_kwargs,
+                **_provenance(args, data),
             },
             indent=2,
             default=str,
@@ -392,6 +445,7 @@ def cmd_train(args) -> int:
         )
     )
     (run / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    _keep_metadata(data, run)
     print(json.dumps(metrics, indent=2))
     if hasattr(model, "item_bias_table"):
         titles = (
@@ -486,52 +540,173 @@ def _evaluate_ranking(args, model, data, protocol, split, fraction, seed, on) ->
 
 
 def cmd_export(args) -> int:
+    from dataclasses import asdict
+
     from embedzoo import zoo
 
-    path = zoo.export(_load_model(args), args.to, args.name, version=args.version)
+    model = _load_model(args)
+    metadata = {"command": args.command_line}
+    folder = getattr(args, "run", None) or getattr(args, "source", None)
+    if folder and Path(folder).is_dir():  # a run: its metrics and settings travel with it
+        metadata["run"] = str(folder)
+        for name, key in (("metrics", "metrics"), ("config", "run_config"), ("preset", "preset")):
+            path = Path(folder) / f"{name}.json"
+            if path.is_file():
+                metadata[key] = json.loads(path.read_text())
+        if "data_source" in metadata.get("run_config", {}):
+            metadata["data_source"] = metadata["run_config"]["data_source"]
+    elif getattr(args, "preset", None) or (folder and not Path(folder).exists()):
+        metadata["preset"] = asdict(zoo.presets.get(args.preset or folder))
+    path = zoo.export(model, args.to, args.name, version=args.version, metadata=metadata)
     print(path)
     return 0
 
 
-def _print_lists(query_ids, ids, scores):
-    out = [
-        {"query": q, "ids": [i for i in row.tolist()], "scores": [round(float(s), 4) for s in srow]}
-        for q, row, srow in zip(query_ids, ids, scores, strict=True)
-    ]
+def cmd_info(args) -> int:
+    """What a run, an export (a version or all of a name's), a .keras file or a preset is."""
+    from dataclasses import asdict
+
+    from embedzoo import zoo
+    from embedzoo.zoo.provenance import EXPORT_RECORD
+
+    path = Path(args.path)
+
+    def read(file: Path):
+        try:
+            return json.loads(file.read_text())
+        except (OSError, ValueError) as e:
+            raise DataError(f"{file}: cannot read: {e}") from e
+
+    if (path / EXPORT_RECORD).is_file():
+        out = read(path / EXPORT_RECORD)
+    elif path.is_dir() and any(p.name in RUN_FILES for p in path.iterdir()):
+        out = {"run": str(path)}
+        for name in ("config", "metrics", "preset"):
+            if (path / f"{name}.json").is_file():
+                out[name] = read(path / f"{name}.json")
+        if "config" not in out and (path / "model.keras").is_file():
+            out["model"] = _describe_model(zoo.load_model(path / "model.keras"))
+    elif path.is_dir() and any(p.name.isdigit() for p in path.iterdir()):
+        out = {
+            "versions": {
+                p.name: read(p / EXPORT_RECORD) if (p / EXPORT_RECORD).is_file() else None
+                for p in sorted(
+                    path.iterdir(), key=lambda p: int(p.name) if p.name.isdigit() else 0
+                )
+                if p.name.isdigit()
+            }
+        }
+    elif path.is_file():
+        out = _describe_model(zoo.load_model(path))
+    elif path.exists():
+        raise DataError(f"{path}: neither a run, an export nor a .keras file")
+    else:
+        out = asdict(zoo.presets.get(args.path))  # a preset name (unknown: a clear error)
     print(json.dumps(out, indent=2, default=str))
+    return 0
+
+
+def _describe_model(model) -> dict:
+    return {
+        "model": model.zoo_name,
+        "config": model.model_config(),
+        "users": len(model.users),
+        "items": len(model.items),
+    }
+
+
+#: a run keeps the item metadata it was trained with (titles for recommend / similar)
+ITEMS_FILE = "items.parquet"
+
+
+def _answer_metadata(args):
+    """The metadata columns to show beside the answers: ``--show`` columns (default ``title``
+    when there are titles) of ``--metadata FILE`` or the run's ``items.parquet``."""
+    import pandas as pd
+
+    frame = None
+    if getattr(args, "metadata", None):
+        frame = _read_metadata(Path(args.metadata))
+    else:
+        folder = getattr(args, "run", None) or getattr(args, "source", None)
+        if folder and (Path(folder) / ITEMS_FILE).is_file():
+            frame = pd.read_parquet(Path(folder) / ITEMS_FILE)
+    if args.show and frame is None:
+        raise ConfigError(
+            f"--show {args.show[0]}: no item metadata (the run has no {ITEMS_FILE}; pass"
+            " --metadata FILE)"
+        )
+    if frame is None:
+        return None
+    columns = args.show or (["title"] if "title" in frame.columns else [])
+    unknown = [c for c in columns if c not in frame.columns]
+    if unknown:
+        raise ConfigError(f"--show {unknown[0]}: no such column; columns are {list(frame.columns)}")
+    return frame[columns]
+
+
+def _print_answer(args, frame, query: str) -> None:
+    """One long frame of answers (query, rank, item, score, metadata) in ``--format``."""
+    if args.format == "csv":
+        frame.to_csv(sys.stdout, index=False)
+    elif args.format == "json":
+        out = []
+        for q, rows in frame.groupby(query, sort=False):
+            record = {"query": q, "ids": rows["item"].tolist(),
+                      "scores": [round(float(v), 4) for v in rows["score"]]}  # fmt: skip
+            for col in frame.columns[4:]:
+                record[col] = rows[col].tolist()
+            out.append(record)
+        print(json.dumps(out, indent=2, default=str))
+    else:
+        print(frame.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
 
 
 def cmd_recommend(args) -> int:
     model = _load_model(args)
+    metadata = _answer_metadata(args)
     # ids as typed: the model's vocabulary reads them as its own type ("196" → 196)
     users = model.users.coerce(args.user).tolist()
-    ids, scores = model.recommend(
-        users, k=args.k, exclude_seen=not args.include_seen, strict=args.strict
+    frame = model.recommend_frame(
+        users, k=args.k, exclude_seen=not args.include_seen, metadata=metadata, strict=args.strict
     )
-    _print_lists(users, ids, scores)
+    _print_answer(args, frame, "user")
     return 0
 
 
 def cmd_similar(args) -> int:
     model = _load_model(args)
+    metadata = _answer_metadata(args)
     items = model.items.coerce(args.item).tolist()
-    ids, scores = model.similar_items(items, k=args.k, strict=args.strict)
-    _print_lists(items, ids, scores)
+    frame = model.similar_frame(items, k=args.k, metadata=metadata, strict=args.strict)
+    _print_answer(args, frame, "query_item")
     return 0
 
 
-def _plot_metadata(args):
-    """Item metadata for plots: ``--metadata`` file (first column = id) or ``--data``'s."""
+def _read_metadata(path: Path):
+    """A metadata file: CSV/TSV or Parquet, the first column the item id."""
     import pandas as pd
 
-    if getattr(args, "metadata", None):
-        path = Path(args.metadata)
+    try:
         frame = (
             pd.read_parquet(path)
             if path.suffix in (".parquet", ".pq")
             else pd.read_csv(path, sep=None, engine="python")
         )
-        return frame.set_index(frame.columns[0])
+    except (OSError, ValueError) as e:
+        raise DataError(f"{path}: cannot read item metadata: {e}") from e
+    return frame.set_index(frame.columns[0])
+
+
+def _plot_metadata(args):
+    """Item metadata for plots: ``--metadata`` file (first column = id) or ``--data``'s."""
+
+    if getattr(args, "metadata", None):
+        return _read_metadata(Path(args.metadata))
+    if getattr(args, "run", None) and (Path(args.run) / ITEMS_FILE).is_file():
+        import pandas as pd
+
+        return pd.read_parquet(Path(args.run) / ITEMS_FILE)
     if getattr(args, "data", None):
         return load_data(args.data, args).item_metadata
     return None
@@ -592,6 +767,22 @@ def _add_columns(p):
         help="unit of numeric timestamps (default s: seconds since 1970, checked to fall in"
         " 1971-2100; order: integers that only order the rows). ISO-8601 strings and"
         " datetime columns are read as they are",
+    )
+
+
+def _add_answer_options(p):
+    p.add_argument(
+        "--show",
+        action="append",
+        metavar="COL",
+        help="item metadata column to show beside the ids (repeatable; default: title, when the"
+        " run kept titles)",
+    )
+    p.add_argument(
+        "--metadata", help="item metadata file (CSV or Parquet, first column the item id)"
+    )
+    p.add_argument(
+        "--format", choices=("table", "json", "csv"), default="table", help="output format"
     )
 
 
@@ -768,6 +959,13 @@ def parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(fn=cmd_evaluate)
 
+    p = sub.add_parser(
+        "info", help="what a run, an export, a .keras file or a preset is and was made from"
+    )
+    p.add_argument("path", help="a run folder, an export (a version or a name's folder), a .keras"
+                   " file or a preset name")  # fmt: skip
+    p.set_defaults(fn=cmd_info)
+
     p = sub.add_parser("export", help="write a SavedModel in TF Serving's <base>/<name>/<version>/")
     _add_model_source(p)
     p.add_argument(
@@ -785,6 +983,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--strict", action="store_true", help="refuse unknown users instead of a fallback answer"
     )
+    _add_answer_options(p)
     p.set_defaults(fn=cmd_recommend)
 
     p = sub.add_parser("similar", help="cosine nearest items")
@@ -794,6 +993,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--strict", action="store_true", help="refuse unknown items instead of a fallback answer"
     )
+    _add_answer_options(p)
     p.set_defaults(fn=cmd_similar)
 
     p = sub.add_parser("plot", help="PNG pictures: embedding map, item-bias chart, training curves")
@@ -893,6 +1093,7 @@ def main(argv=None) -> int:
 
 def _main(argv=None) -> int:
     args = parser().parse_args(argv)
+    args.command_line = ["embedzoo", *(sys.argv[1:] if argv is None else argv)]
     from embedzoo.errors import ConfigError, DataError, UnknownModelError, WorkerLostError
 
     import_tensorflow_quietly()

@@ -53,11 +53,25 @@ def test_evaluate_recommend_similar_export(run, csv, tmp_path, capsys):
     assert metrics["rmse"] == pytest.approx(
         json.loads((run / "metrics.json").read_text())["rmse"], rel=1e-5
     )
-    assert cli.main(["recommend", "--run", str(run), "--user", "1", "--user", "2", "-k", "3"]) == 0
+    assert cli.main(["recommend", "--run", str(run), "--user", "1", "--user", "2", "-k", "3",
+                     "--format", "json"]) == 0  # fmt: skip
     out = json.loads(capsys.readouterr().out)
     assert [len(o["ids"]) for o in out] == [3, 3]
     assert (
-        cli.main(["similar", "--model", str(run / "model.keras"), "--item", "101", "-k", "2"]) == 0
+        cli.main(
+            [
+                "similar",
+                "--model",
+                str(run / "model.keras"),
+                "--item",
+                "101",
+                "-k",
+                "2",
+                "--format",
+                "json",
+            ]
+        )
+        == 0  # fmt: skip
     )
     assert 101 not in json.loads(capsys.readouterr().out)[0]["ids"]
     assert cli.main(["export", "--run", str(run), "--to", str(tmp_path), "--name", "m"]) == 0

@@ -309,3 +309,7 @@ class Doc2Vec(HistoryVectorModel):
     def recommend(self, user_ids, k: int = 10, exclude_seen: bool = True, strict: bool = False):
         self._require_users()
         return super().recommend(user_ids, k, exclude_seen, strict)
+
+    def recommend_frame(self, user_ids, k: int = 10, exclude_seen: bool = True, **kwargs):
+        self._require_users()
+        return super().recommend_frame(user_ids, k, exclude_seen, **kwargs)

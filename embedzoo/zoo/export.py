@@ -33,6 +33,7 @@ import numpy as np
 import tensorflow as tf
 
 from embedzoo.errors import ConfigError
+from embedzoo.zoo import provenance
 
 SIGNATURES = ("serving_default", "score", "recommend", "similar_items")
 
@@ -45,14 +46,22 @@ def next_version(model_dir: Path) -> int:
     return max(versions, default=0) + 1
 
 
-def export(model, base_dir, name: str, version: int | None = None) -> Path:
+def export(
+    model, base_dir, name: str, version: int | None = None, metadata: dict | None = None
+) -> Path:
     """Writes ``model`` to ``<base_dir>/<name>/<version>/`` and returns that path.
+
+    Each version carries ``assets.extra/embedzoo.json``: the model's name and config, its
+    vocabulary sizes, the package versions, the export time and ``metadata``
+    (:mod:`embedzoo.zoo.provenance`; ``embedzoo info`` prints it).
 
     Args:
         model: a zoo model.
         base_dir: TF Serving's ``--model_base_path`` parent (created if missing).
         name: the model name TF Serving serves it under.
         version: integer version; the next free one by default. An existing version is refused.
+        metadata: more JSON-able facts for the record (the CLI adds the run's config and
+            metrics, or the preset).
 
     Example:
         >>> from embedzoo import zoo
@@ -88,6 +97,7 @@ def export(model, base_dir, name: str, version: int | None = None) -> Path:
             archive = build_archive(model)
             archive.write_out(os.fspath(tmp), verbose=False)
             write_warmup(model, tmp, name)
+            provenance.write_export_record(tmp, model, metadata)
         except (OSError, tf.errors.ResourceExhaustedError) as e:
             message = (getattr(e, "message", None) or str(e)).strip().splitlines()[0]
             raise OSError(f"cannot write the export under {model_dir}: {message}") from e

@@ -271,7 +271,12 @@ class Retrieval:
             strict: refuse unknown or wrong-type ids with a ``DataError`` instead.
         """
         k = check_k(k)
-        users = checked_ids(self.users, user_ids, "user", strict)
+        return self.recommend_checked(
+            checked_ids(self.users, user_ids, "user", strict), k, exclude_seen
+        )
+
+    def recommend_checked(self, users: np.ndarray, k: int, exclude_seen: bool = True):
+        """:meth:`recommend` of ids already coerced and reported (:func:`checked_ids`)."""
         key = f"recommend_{bool(exclude_seen)}"
         fn = self._graph_function(key, lambda u, kk: self.recommend_graph(u, kk, exclude_seen))
         ids, scores = fn(raw_tensor(self.users, users), tf.constant(min(k, 2**31 - 1), "int32"))
@@ -281,10 +286,42 @@ class Retrieval:
         """Nearest items: ``(item_ids [n, k], scores [n, k])``, the query excluded; unknown
         items as in :meth:`recommend`."""
         k = check_k(k)
-        items = checked_ids(self.items, item_ids, "item", strict)
+        return self.similar_checked(checked_ids(self.items, item_ids, "item", strict), k)
+
+    def similar_checked(self, items: np.ndarray, k: int):
+        """:meth:`similar_items` of ids already coerced and reported (:func:`checked_ids`)."""
         fn = self._graph_function("similar", self.similar_items_graph)
         ids, scores = fn(raw_tensor(self.items, items), tf.constant(min(k, 2**31 - 1), "int32"))
         return ids_out(self.items, ids), scores.numpy()
+
+    def recommend_frame(
+        self,
+        user_ids,
+        k: int = 10,
+        exclude_seen: bool = True,
+        metadata=None,
+        strict: bool = False,
+    ):
+        """:meth:`recommend` as a long DataFrame: ``user``, ``rank`` (1 = best), ``item``,
+        ``score`` and the columns of ``metadata`` (a frame indexed by item id, such as
+        ``Interactions.item_metadata``) joined on the item; unfillable slots are left out.
+
+        Example:
+            >>> model.recommend_frame(model.users.ids[:1], k=2).columns.tolist()
+            ['user', 'rank', 'item', 'score']
+        """
+        k = check_k(k)
+        users = checked_ids(self.users, user_ids, "user", strict)
+        ids, scores = self.recommend_checked(users, k, exclude_seen)
+        return _long_frame("user", users, ids, scores, metadata)
+
+    def similar_frame(self, item_ids, k: int = 10, metadata=None, strict: bool = False):
+        """:meth:`similar_items` as a long DataFrame: ``query_item``, ``rank``, ``item``,
+        ``score`` and the ``metadata`` columns (see :meth:`recommend_frame`)."""
+        k = check_k(k)
+        items = checked_ids(self.items, item_ids, "item", strict)
+        ids, scores = self.similar_checked(items, k)
+        return _long_frame("query_item", items, ids, scores, metadata)
 
     def predict_matrix(self, user_ids, item_ids):
         """Predicted scores for every pair of ``user_ids`` × ``item_ids`` (users as rows)."""
@@ -293,3 +330,22 @@ class Retrieval:
         users, items = list(user_ids), list(item_ids)
         scores = self.score(np.repeat(users, len(items)), np.tile(items, len(users)))
         return pd.DataFrame(scores.reshape(len(users), len(items)), index=users, columns=items)
+
+
+def _long_frame(query: str, queries, ids, scores, metadata=None):
+    """``[n, k]`` answers → one row per (query, rank), padding slots dropped, metadata joined."""
+    import pandas as pd
+
+    n, k = ids.shape
+    frame = pd.DataFrame(
+        {
+            query: np.repeat(np.asarray(queries), k),
+            "rank": np.tile(np.arange(1, k + 1), n),
+            "item": ids.reshape(-1),
+            "score": scores.reshape(-1),
+        }
+    )
+    frame = frame[np.isfinite(frame["score"].to_numpy())].reset_index(drop=True)
+    if metadata is not None and len(metadata.columns):
+        frame = frame.join(metadata, on="item")
+    return frame

@@ -152,6 +152,10 @@ def test_fine_tune_overwrite_replaces_its_own_run_once_it_succeeded(place, tmp_p
     assert cli.main(argv) == 2  # refused without --overwrite
     assert cli.main([*argv, "--overwrite"]) == 0
     assert json.loads((run / "metrics.json").read_text())["new_users"] == 10
-    assert not (run / "config.json").exists()  # the train run was replaced, not merged
+    config = json.loads((run / "config.json").read_text())
+    assert config["fine_tuned_from"] == str(run) and "history.json" in {
+        p.name for p in run.iterdir()
+    }
+    assert not (run / "logs").exists()  # the train run was replaced, not merged
     assert sorted(p.name for p in tmp_path.iterdir()) == ["more.csv", "run"]  # no temp folder
     capsys.readouterr()

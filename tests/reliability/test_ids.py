@@ -53,7 +53,19 @@ def test_unicode_ids_in_python_the_cli_and_the_saved_model(tmp_path, capsys):
     run = tmp_path / "run"
     zoo.save_model(model, run / "model.keras")
     assert (
-        cli.main(["recommend", "--model", str(run / "model.keras"), "--user", users[0], "-k", "3"])
+        cli.main(
+            [
+                "recommend",
+                "--model",
+                str(run / "model.keras"),
+                "--user",
+                users[0],
+                "-k",
+                "3",
+                "--format",
+                "json",
+            ]
+        )  # fmt: skip
         == 0
     )
     assert json.loads(capsys.readouterr().out)[0]["ids"] == list(ids[0])

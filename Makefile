@@ -17,13 +17,15 @@ $(STAMP): setup.cfg pyproject.toml
 demo: $(STAMP)
 	rm -rf runs/demo
 	$(BIN)/embedzoo train dot_bias_mf --data ml-100k --split random --seed 42 --run-dir runs/demo
-	$(BIN)/embedzoo evaluate --run runs/demo --data ml-100k --split random --seed 42
+	$(BIN)/embedzoo evaluate --run runs/demo
 	$(BIN)/embedzoo export --run runs/demo --to exports --name movielens_dot_bias_mf
 	$(BIN)/embedzoo recommend --run runs/demo --user 196 -k 5
 	$(BIN)/embedzoo similar --run runs/demo --item 50 -k 5
 
+# -n: one test process per core (at most 4); loadscope keeps a module's tests (and its
+# module-scoped fixtures, trained once) in one process
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --maxprocesses=4 --dist loadscope
 
 lint: $(STAMP)
 	$(BIN)/ruff check embedzoo tests benchmarks conftest.py

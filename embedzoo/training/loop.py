@@ -63,10 +63,18 @@ def lost_task(error: tf.errors.OpError) -> str:
         ...     " /job:worker/replica:0/task:0: The following tasks are unhealthy (stopped sending"
         ...     " heartbeats):\n/job:worker/replica:0/task:1\nThe tasks have crashed."))
         'task /job:worker/replica:0/task:1 stopped (no heartbeats)'
+        >>> lost_task(tf.errors.UnavailableError(None, None, "{{function_node __wrapped__"
+        ...     "CollectiveReduceV2_device_/job:worker/replica:0/task:0/device:CPU:0}} Collective"
+        ...     " ops is aborted by: recvmsg:Connection reset by peer\nAdditional GRPC error"
+        ...     " information from remote target /job:worker/replica:0/task:1 while calling"
+        ...     " /tensorflow.WorkerService/RecvBuf:"))
+        'task /job:worker/replica:0/task:1 stopped'
     """
     message = error.message or ""
     if "unhealthy" in message:  # the tasks listed after it, not the one reporting them
         message = message.split("unhealthy", 1)[1].split("The tasks have crashed", 1)[0]
+    elif "remote target" in message:  # a collective's peer that reset the connection
+        message = message.split("remote target", 1)[1].split("while calling", 1)[0]
     tasks = sorted(set(re.findall(r"/job:\w+/replica:\d+/task:\d+", message)))
     if tasks:
         how = " (no heartbeats)" if "heartbeat" in message else ""

@@ -35,7 +35,7 @@ def recency_weights(interactions: Interactions, strength: float, power: float) -
         >>> from embedzoo.datasets import Interactions
         >>> from embedzoo.training.negative_pipelines import recency_weights
         >>> df = pd.DataFrame({"user": [1, 1, 1], "item": [5, 6, 7], "timestamp": [30, 10, 20]})
-        >>> recency_weights(Interactions.from_frame(df), 2.0, 1.0).tolist()
+        >>> recency_weights(Interactions.from_frame(df, timestamp_unit="order"), 2.0, 1.0).tolist()
         [1.5, 0.5, 1.0]
     """
     n = len(interactions)

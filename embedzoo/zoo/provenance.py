@@ -72,7 +72,7 @@ def export_record(model, metadata: dict | None = None) -> dict:
         "config": model.model_config(),
         "users": len(model.users),
         "items": len(model.items),
-        "exported_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "exported_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "versions": versions(),
         **(metadata or {}),
     }

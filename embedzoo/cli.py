@@ -662,15 +662,98 @@ def _print_answer(args, frame, query: str) -> None:
         print(frame.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
 
 
+def _users_of(args, model) -> list:
+    """The users a recommend command asks for: --user, --all-users or --users-file."""
+    import pandas as pd
+
+    if args.all_users:
+        return model.users.ids.tolist()
+    if args.users_file:
+        path = Path(args.users_file)
+        try:
+            if path.suffix in (".parquet", ".pq"):
+                column = pd.read_parquet(path).iloc[:, 0]
+            elif path.suffix in (".csv", ".tsv"):
+                column = pd.read_csv(path, sep=None, engine="python", dtype=str).iloc[:, 0]
+            else:
+                column = pd.Series(path.read_text().split())
+        except (OSError, ValueError, IndexError) as e:
+            raise DataError(f"{path}: cannot read user ids: {e}") from e
+        if not len(column):
+            raise DataError(f"{path}: no user ids")
+        return model.users.coerce(column.to_numpy()).tolist()
+    # ids as typed: the model's vocabulary reads them as its own type ("196" → 196)
+    return model.users.coerce(args.user).tolist()
+
+
 def cmd_recommend(args) -> int:
     model = _load_model(args)
     metadata = _answer_metadata(args)
-    # ids as typed: the model's vocabulary reads them as its own type ("196" → 196)
-    users = model.users.coerce(args.user).tolist()
+    users = _users_of(args, model)
+    exclude_seen = not args.include_seen
+    if args.output:
+        return _recommend_to_file(args, model, users, exclude_seen, metadata)
     frame = model.recommend_frame(
-        users, k=args.k, exclude_seen=not args.include_seen, metadata=metadata, strict=args.strict
+        users,
+        k=args.k,
+        exclude_seen=exclude_seen,
+        metadata=metadata,
+        strict=args.strict,
+        **_item_filters(args, model),
     )
     _print_answer(args, frame, "user")
+    return 0
+
+
+def _item_filters(args, model) -> dict:
+    """--allow-item / --exclude-item as recommend's ``items`` / ``filter_items``."""
+    out = {}
+    if args.allow_item:
+        out["items"] = model.items.coerce(args.allow_item)
+    if args.exclude_item:
+        out["filter_items"] = model.items.coerce(args.exclude_item)
+    return out
+
+
+def _recommend_to_file(args, model, users, exclude_seen, metadata) -> int:
+    """Every asked user's top-k, ``--batch-users`` at a time, into one Parquet or CSV file
+    (written beside and renamed into place, so a failed run leaves no partial file)."""
+    import keras
+    import pandas as pd
+
+    out = Path(args.output)
+    if out.suffix not in (".parquet", ".pq", ".csv"):
+        raise ConfigError(f"--output {out}: name a .parquet or .csv file")
+    if out.exists() and not out.is_file():
+        raise ConfigError(f"--output {out} exists and is not a file")
+    import warnings
+
+    from embedzoo.errors import UnknownIdWarning
+    from embedzoo.zoo.retrieval import checked_ids
+
+    checked_ids(model.users, users, "user", strict=args.strict)  # one report, before any work
+    filters = _item_filters(args, model)
+    bar = keras.utils.Progbar(len(users), unit_name="user", verbose=1 if sys.stderr.isatty() else 2)
+    frames = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnknownIdWarning)  # said once above
+        for start in range(0, len(users), args.batch_users):
+            batch = users[start : start + args.batch_users]
+            frames.append(model.recommend_frame(batch, k=args.k, exclude_seen=exclude_seen,
+                                                metadata=metadata, **filters))  # fmt: skip
+            bar.add(len(batch))
+    frame = pd.concat(frames, ignore_index=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    try:
+        if out.suffix == ".csv":
+            frame.to_csv(tmp, index=False)
+        else:
+            frame.to_parquet(tmp, index=False)
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    print(f"{len(frame)} recommendations for {len(users)} user(s) written to {out}")
     return 0
 
 
@@ -975,11 +1058,29 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--version", type=int, help="version number (default: next free)")
     p.set_defaults(fn=cmd_export)
 
-    p = sub.add_parser("recommend", help="top-k items for users")
+    p = sub.add_parser("recommend", help="top-k items for users (or every user, to a file)")
     _add_model_source(p)
-    p.add_argument("--user", action="append", required=True, help="raw user id (repeatable)")
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--user", action="append", help="raw user id (repeatable)")
+    who.add_argument("--all-users", action="store_true", help="every user the model knows")
+    who.add_argument(
+        "--users-file", help="a file of user ids: one per line, or a CSV/Parquet's first column"
+    )
     p.add_argument("-k", "--k", type=int, default=10, help="list length")
+    p.add_argument(
+        "--output",
+        help="write the answers to a .parquet or .csv file (batched, with a progress bar)",
+    )
+    p.add_argument(
+        "--batch-users", type=_positive_int, default=4096, help="users per batch with --output"
+    )
     p.add_argument("--include-seen", action="store_true", help="do not exclude training items")
+    p.add_argument(
+        "--allow-item", action="append", metavar="ID", help="recommend only these (repeatable)"
+    )
+    p.add_argument(
+        "--exclude-item", action="append", metavar="ID", help="never recommend these (repeatable)"
+    )
     p.add_argument(
         "--strict", action="store_true", help="refuse unknown users instead of a fallback answer"
     )

@@ -69,3 +69,26 @@ def test_frames_in_python_drop_padding_and_join_metadata():
     similar = model.similar_frame(data.items.ids[:2], k=2)
     assert similar.columns.tolist() == ["query_item", "rank", "item", "score"]
     assert len(similar) == 4
+
+
+def test_recommendations_for_every_user_to_a_file(atomic_run, tmp_path, capsys):
+    out = tmp_path / "recs.parquet"
+    argv = ["recommend", "--run", str(atomic_run), "-k", "4", "--batch-users", "7"]
+    assert cli.main([*argv, "--all-users", "--output", str(out)]) == 0
+    recs = pd.read_parquet(out)
+    model = zoo.load_model(atomic_run / "model.keras")
+    assert recs.user.nunique() == len(model.users) and (recs.groupby("user").size() == 4).all()
+    assert recs.columns.tolist() == ["user", "rank", "item", "score", "title"]
+    some = recs[recs.user == model.users.ids[3]]
+    ids, scores = model.recommend([model.users.ids[3]], k=4)
+    assert some.item.tolist() == ids[0].tolist()  # batching changes nothing
+    users = tmp_path / "users.txt"
+    users.write_text("1\n2\n99999\n")
+    csv = tmp_path / "recs.csv"
+    assert cli.main([*argv, "--users-file", str(users), "--output", str(csv)]) == 0
+    assert pd.read_csv(csv).user.tolist() == [1] * 4 + [2] * 4 + [99999] * 4
+    assert "1 of 3 user id(s) unknown" in capsys.readouterr().err
+    assert cli.main([*argv, "--users-file", str(users), "--output", str(tmp_path / "s.parquet"),
+                     "--strict"]) == 2  # fmt: skip
+    assert not (tmp_path / "s.parquet").exists()
+    assert cli.main([*argv, "--all-users", "--output", str(tmp_path / "r.json")]) == 2

@@ -271,14 +271,37 @@ class ZooModel(Retrieval, keras.Model):
             ids, scores = self.recommend_graph(user_id, k, exclude_seen=True)
             return {"item_ids": ids, "scores": scores}
 
+        def recommend_filtered(user_id, k, allow_item_ids, exclude_item_ids):
+            ids, scores = self.recommend_graph(
+                user_id, k, exclude_seen=True, items=allow_item_ids, filter_items=exclude_item_ids
+            )
+            return {"item_ids": ids, "scores": scores}
+
         def similar_items(item_id, k):
             ids, scores = self.similar_items_graph(item_id, k)
             return {"item_ids": ids, "scores": scores}
 
-        return {
+        allow_spec = tf.TensorSpec([None], id_dtype(self.items), name="allow_item_ids")
+        exclude_spec = tf.TensorSpec([None], id_dtype(self.items), name="exclude_item_ids")
+        endpoints = {}
+        if self.supports_fold_in():
+
+            def recommend_for_items(item_id_lists, k):
+                ids, scores = self.recommend_for_items_graph(item_id_lists, k)
+                return {"item_ids": ids, "scores": scores}
+
+            # new users by their items, one row each, padded with the padding id (-1 or "")
+            lists_spec = tf.TensorSpec([None, None], id_dtype(self.items), name="item_id_lists")
+            endpoints["recommend_for_items"] = (recommend_for_items, [lists_spec, k_spec])
+        return endpoints | {
             "serving_default": (score, [user_spec, item_spec]),
             "score": (score, [user_spec, item_spec]),
             "recommend": (recommend, [user_spec, k_spec]),
+            # per-request filters: only the allowed items (empty: all), never the excluded ones
+            "recommend_filtered": (
+                recommend_filtered,
+                [user_spec, k_spec, allow_spec, exclude_spec],
+            ),
             "similar_items": (similar_items, [item_spec, k_spec]),
         }
 
@@ -286,7 +309,11 @@ class ZooModel(Retrieval, keras.Model):
         """Known raw ids (or ``k``) for an endpoint input, for TF Serving's warm-up records."""
         if input_name == "k":
             return np.int32(10)
-        vocabulary = self.items if input_name == "item_id" else self.users
+        if input_name == "exclude_item_ids":
+            return self.items.ids[:0]
+        if input_name == "item_id_lists":
+            return self.example_inputs("item_id", batch)[None, :]
+        vocabulary = self.items if input_name.endswith(("item_id", "item_ids")) else self.users
         ids = vocabulary.ids[:batch]
         if len(ids) == 0:
             ids = np.array([0], np.int64) if vocabulary.dtype == "int64" else np.array(["unknown"])

@@ -306,9 +306,9 @@ class Doc2Vec(HistoryVectorModel):
         self._require_users()
         return super().score(user_ids, item_ids, batch_size, strict)
 
-    def recommend(self, user_ids, k: int = 10, exclude_seen: bool = True, strict: bool = False):
+    def recommend(self, user_ids, k: int = 10, exclude_seen: bool = True, **kwargs):
         self._require_users()
-        return super().recommend(user_ids, k, exclude_seen, strict)
+        return super().recommend(user_ids, k, exclude_seen, **kwargs)
 
     def recommend_frame(self, user_ids, k: int = 10, exclude_seen: bool = True, **kwargs):
         self._require_users()

@@ -193,6 +193,10 @@ class HistoryVectorModel(ZooModel):
     def user_queries(self, user_index):
         """``([batch, d] query vectors, [batch] bool has-a-query)`` for user indices."""
         history = tf.gather(self.user_history.value, tf.cast(user_index, "int32"))
+        return self.history_queries(history)
+
+    def history_queries(self, history):
+        """``[batch, n]`` item rows (0 = empty) → query vectors and has-a-query, as above."""
         vectors = self.item_table(history)  # [batch, n, d]
         valid = tf.cast(tf.reduce_any(tf.not_equal(vectors, 0.0), axis=-1), vectors.dtype)
         count = tf.reduce_sum(valid, axis=1)
@@ -210,6 +214,13 @@ class HistoryVectorModel(ZooModel):
 
     def all_item_scores(self, user_index):
         query, has_query = self.user_queries(user_index)
+        scores = tf.matmul(query, self._table(), transpose_b=True)
+        return tf.where(has_query[:, None], scores, self._popularity()[None, :])
+
+    def fold_in_scores(self, item_index, l2):
+        """A new user's scores from their items: the same pooled query as a learned user's
+        history (``l2`` is not used)."""
+        query, has_query = self.history_queries(tf.cast(item_index, "int32"))
         scores = tf.matmul(query, self._table(), transpose_b=True)
         return tf.where(has_query[:, None], scores, self._popularity()[None, :])
 

@@ -195,6 +195,12 @@ class GMF(_NCF):
     def item_vectors(self):
         return self.gmf_item.embeddings.value
 
+    def candidate_vectors(self):  # logits are (h ⊙ p_u) · q_i + b: fold-ins solve for h ⊙ p_u
+        return self.gmf_item.embeddings.value
+
+    def query_vectors(self, user_index):
+        return self.gmf_user(user_index) * self.head.kernel[:, 0][None, :]
+
 
 @register("mlp")
 class MLP(_NCF):

@@ -1,4 +1,4 @@
-"""The ``embedzoo`` command: list, train, evaluate, export, info, recommend, similar, plot.
+"""The ``embedzoo`` command: list, train, evaluate, compare, export, info, recommend, similar, plot.
 
 A training run writes a run directory: ``model.keras``, ``metrics.json``, ``config.json``,
 ``history.json`` and TensorBoard ``logs/``. The other commands take ``--run DIR`` (or
@@ -539,6 +539,67 @@ def _evaluate_ranking(args, model, data, protocol, split, fraction, seed, on) ->
     return 0
 
 
+def cmd_compare(args) -> int:
+    """Several models on one split, one table: each MODEL a registered name (trained here with
+    its defaults and --seed), a run folder or a preset name (loaded as they are)."""
+    import pandas as pd
+
+    from embedzoo import training, zoo
+    from embedzoo.training import evaluation
+
+    data = load_data(args.data, args)
+    if args.protocol:
+        train, test = evaluation.ranking_protocol(data)
+    else:
+        train, test = split_data(data, args.split, args.test_fraction, args.seed)
+        if test is None:
+            raise ConfigError("compare needs a held-out part: --split other than none")
+    registered = set(zoo.list_models())
+    models, seconds = {}, {}
+    for n, name in enumerate(args.models, 1):  # progress on stderr; the table on stdout
+        start = time.perf_counter()
+        if name in registered:
+            model = zoo.build(name, train, seed=args.seed)
+            fit = {"epochs": args.epochs} if args.epochs else {}
+            training.fit(model, train, seed=args.seed, verbose=0, **fit)
+            how = "trained"
+        else:
+            model = _load_model(argparse.Namespace(source=name))
+            how = "loaded"
+        label = name if name not in models else f"{name}#{n}"
+        models[label] = model
+        seconds[label] = round(time.perf_counter() - start, 2)
+        print(f"[{n}/{len(args.models)}] {label}: {how} in {seconds[label]:.1f} s",
+              file=sys.stderr)  # fmt: skip
+    try:
+        report = evaluation.ranking_report(
+            models, train, test, k=args.k, seed=args.seed, cold_users="skip"
+        )
+    except (DataError, ConfigError) as e:
+        if "needs more than the" not in str(e):
+            raise
+        report = evaluation.ranking_report(
+            models, train, test, k=args.k, samplings=(), seed=args.seed, cold_users="skip"
+        )
+        report.protocol["sampled_metrics_skipped"] = str(e)
+    frame = report.frame
+    if test.has_ratings and any(m.task == "rating" for m in models.values()):
+        rating = {label: training.rating_metrics(m, test) for label, m in models.items()
+                  if m.task == "rating"}  # fmt: skip
+        for key in ("rmse", "mae"):
+            frame[key] = pd.Series({label: r[key] for label, r in rating.items()})
+    frame["seconds"] = pd.Series(seconds)
+    split = "protocol" if args.protocol else f"{args.split} {args.test_fraction}"
+    report.protocol.update(data=str(args.data), split=split, seed=args.seed)
+    if args.format == "json":
+        print(report.to_json(indent=2))
+    elif args.format == "markdown":
+        print(report.to_markdown())
+    else:
+        print(frame.to_string(float_format=lambda v: f"{v:.4f}"))
+    return 0
+
+
 def cmd_export(args) -> int:
     from dataclasses import asdict
 
@@ -1041,6 +1102,30 @@ def parser() -> argparse.ArgumentParser:
         "--num-negatives", type=_positive_int, default=100, help="N of the sampled metrics"
     )
     p.set_defaults(fn=cmd_evaluate)
+
+    p = sub.add_parser(
+        "compare", help="several models on one split: sampled + full-ranking (and rating) table"
+    )
+    p.add_argument(
+        "models",
+        nargs="+",
+        metavar="MODEL",
+        help="a registered name (trained with its defaults), a run folder or a preset name",
+    )
+    p.add_argument("--data", required=True, help="data source, as for train")
+    _add_columns(p)
+    _add_split(p)
+    p.add_argument(
+        "--protocol",
+        action="store_true",
+        help="the ranking protocol's split (k-core > 5, temporal 10%%) instead of --split",
+    )
+    p.add_argument("--epochs", type=_positive_int, help="epochs for the models trained here")
+    p.add_argument("-k", "--k", type=_positive_int, default=10, help="K of the ranking metrics")
+    p.add_argument(
+        "--format", choices=("table", "markdown", "json"), default="table", help="output format"
+    )
+    p.set_defaults(fn=cmd_compare)
 
     p = sub.add_parser(
         "info", help="what a run, an export, a .keras file or a preset is and was made from"

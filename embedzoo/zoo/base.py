@@ -257,8 +257,10 @@ class ZooModel(Retrieval, keras.Model):
     def serving_endpoints(self) -> dict:
         """``{signature name: (function, input_signature)}`` of the SavedModel.
 
-        Every model serves ``serving_default`` / ``score``, ``recommend`` and
-        ``similar_items``; a model may add more by extending this dict.
+        Every model serves ``serving_default`` / ``score``, ``serve`` (``score`` taking one
+        ``{"user_id", "item_id"}`` dict, the endpoint ``keras.layers.TFSMLayer(path)`` calls),
+        ``recommend``, ``recommend_filtered`` and ``similar_items``; factor and history models
+        ``recommend_for_items`` too. A model may add more by extending this dict.
         """
         user_spec = tf.TensorSpec([None], id_dtype(self.users), name="user_id")
         item_spec = tf.TensorSpec([None], id_dtype(self.items), name="item_id")
@@ -293,7 +295,12 @@ class ZooModel(Retrieval, keras.Model):
             # new users by their items, one row each, padded with the padding id (-1 or "")
             lists_spec = tf.TensorSpec([None, None], id_dtype(self.items), name="item_id_lists")
             endpoints["recommend_for_items"] = (recommend_for_items, [lists_spec, k_spec])
+
+        def serve(inputs):  # one dict argument: what keras.layers.TFSMLayer(path) calls
+            return score(inputs["user_id"], inputs["item_id"])
+
         return endpoints | {
+            "serve": (serve, [{"user_id": user_spec, "item_id": item_spec}]),
             "serving_default": (score, [user_spec, item_spec]),
             "score": (score, [user_spec, item_spec]),
             "recommend": (recommend, [user_spec, k_spec]),
@@ -309,11 +316,11 @@ class ZooModel(Retrieval, keras.Model):
         """Known raw ids (or ``k``) for an endpoint input, for TF Serving's warm-up records."""
         if input_name == "k":
             return np.int32(10)
-        if input_name == "exclude_item_ids":
-            return self.items.ids[:0]
+        if input_name in ("allow_item_ids", "exclude_item_ids"):
+            return self.items.ids[:0]  # no filter: the warm-up request fills every slot
         if input_name == "item_id_lists":
             return self.example_inputs("item_id", batch)[None, :]
-        vocabulary = self.items if input_name.endswith(("item_id", "item_ids")) else self.users
+        vocabulary = self.items if input_name == "item_id" else self.users
         ids = vocabulary.ids[:batch]
         if len(ids) == 0:
             ids = np.array([0], np.int64) if vocabulary.dtype == "int64" else np.array(["unknown"])

@@ -162,6 +162,8 @@ def build_archive(model) -> keras.export.ExportArchive:
 
 
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
+#: endpoint inputs with one entry per request row (others: ``k``, per-request item lists)
+ROW_INPUTS = ("user_id", "item_id", "item_id_lists", "link_id")
 
 
 def warmup_requests(model, name: str, batch: int = 4) -> list:
@@ -173,11 +175,13 @@ def warmup_requests(model, name: str, batch: int = 4) -> list:
         request = predict_pb2.PredictRequest()
         request.model_spec.name = name
         request.model_spec.signature_name = signature
+        specs = tf.nest.flatten(specs)  # `serve` takes a dict
         feeds = {spec.name: model.example_inputs(spec.name, batch) for spec in specs}
-        n = min(len(v) for v in feeds.values() if np.ndim(v))
+        # inputs with one entry per row share a batch size; per-request lists keep theirs
+        n = min(len(v) for name, v in feeds.items() if name in ROW_INPUTS)
         for spec in specs:
             values = feeds[spec.name]
-            values = values[:n] if np.ndim(values) else values
+            values = values[:n] if spec.name in ROW_INPUTS else values
             if spec.dtype == tf.string:
                 values = np.asarray(values).astype(str)
             request.inputs[spec.name].CopyFrom(tf.make_tensor_proto(values, spec.dtype))

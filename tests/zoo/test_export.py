@@ -78,7 +78,8 @@ def test_warmup_records_replay_against_the_saved_model(model, tmp_path):
         )
         assert all(np.all(np.isfinite(v.numpy())) for k, v in out.items() if v.dtype.is_floating)
         seen.add(request.model_spec.signature_name)
-    assert seen == {"serving_default", "score", "recommend", "similar_items"}
+    assert seen == {"serving_default", "score", "serve", "recommend", "recommend_filtered",
+                    "recommend_for_items", "similar_items"}  # fmt: skip
 
 
 def test_saved_model_cli_run_matches_keras(model, tiny, tmp_path):

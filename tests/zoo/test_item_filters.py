@@ -45,3 +45,16 @@ def test_allow_and_exclude_lists_everywhere(tmp_path, capsys):
         cli.main([*argv, "--exclude-item", str(banned[0]), "--exclude-item", str(banned[1])]) == 0
     )
     assert json.loads(capsys.readouterr().out)[0]["ids"] == list(rest[0])
+
+
+def test_tfsm_layer_calls_the_serve_endpoint(tmp_path):
+    import keras
+
+    data = make_ratings()
+    model = zoo.build("dot_bias_mf", data, n_factors=4, seed=0)
+    training.fit(model, data, epochs=1, verbose=0)
+    path = zoo.export(model, tmp_path, "m")
+    layer = keras.layers.TFSMLayer(str(path))  # the default endpoint, "serve"
+    users, items = data.frame.user.to_numpy()[:5], data.frame.item.to_numpy()[:5]
+    out = layer({"user_id": tf.constant(users), "item_id": tf.constant(items)})
+    np.testing.assert_allclose(out["score"].numpy(), model.score(users, items), rtol=1e-6)

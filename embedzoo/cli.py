@@ -447,7 +447,7 @@ def cmd_train(args) -> int:
     (run / "metrics.json").write_text(json.dumps(metrics, indent=2))
     _keep_metadata(data, run)
     print(json.dumps(metrics, indent=2))
-    if hasattr(model, "item_bias_table"):
+    if model.has_item_bias():
         titles = (
             data.item_metadata["title"]
             if data.item_metadata is not None and "title" in data.item_metadata
@@ -1272,8 +1272,11 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 def main(argv=None) -> int:
     import warnings
 
+    from embedzoo.errors import UnknownIdWarning
+
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
+        warnings.simplefilter("always", UnknownIdWarning)  # every answer says what it did not know
         return _main(argv)
 
 

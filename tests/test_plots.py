@@ -143,3 +143,34 @@ def test_cli_plot_commands(mf, metadata, tmp_path, capsys):
     assert cli.main(["plot", "map", "--run", str(tmp_path / "run"), "--metadata", str(meta_csv),
                      "--color-by", "nope", "--out", str(tmp_path / "x.png")]) == 2  # fmt: skip
     assert "no metadata column 'nope'" in capsys.readouterr().err
+
+
+def test_without_matplotlib_the_cli_says_how_to_install_it(mf, tmp_path, monkeypatch, capsys):
+    import json
+    import sys
+
+    history = tmp_path / "history.json"
+    history.write_text(json.dumps({"loss": [1.0, 0.5]}))
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib → ImportError
+    assert (
+        cli.main(["plot", "history", "--history", str(history), "--out", str(tmp_path / "h.png")])
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert (
+        "plots need matplotlib, which is not installed" in err
+        and "pip install -e '.[plots]'" in err
+    )
+    assert "Traceback" not in err
+
+
+def test_bpr_has_item_biases_too(tiny, tmp_path):
+    model = zoo.build("bpr", tiny, n_factors=4, seed=0)
+    training.fit(model, tiny, epochs=1, verbose=0)
+    table = model.item_bias_table(3)
+    bias = model.item_bias.embeddings.numpy()[1:, 0]
+    assert table[table.end == "highest"].bias.tolist() == sorted(bias, reverse=True)[:3]
+    assert viz.plot_item_bias(model, tmp_path / "b.png").stat().st_size > 1000
+    gmf = zoo.build("gmf", tiny, n_factors=4, seed=0)
+    with pytest.raises(ConfigError, match="gmf has no item biases"):
+        gmf.item_bias_table()

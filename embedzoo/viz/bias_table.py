@@ -7,17 +7,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from embedzoo.errors import ConfigError
 from embedzoo.viz.figure import matplotlib_figure, save_png
 
 
 def plot_item_bias(
     model, path: str | os.PathLike, n: int = 10, titles=None, title: str | None = None
 ) -> Path:
-    """Saves a PNG of the ``n`` highest- and ``n`` lowest-bias items (``DotBiasMF.item_bias_table``).
+    """Saves a PNG of the ``n`` highest- and ``n`` lowest-bias items (``item_bias_table``).
 
     Args:
-        model: a model with ``item_bias_table`` (``dot_bias_mf``).
+        model: a model with item biases (``dot_bias_mf``, ``bpr``).
         path: the ``.png`` to write.
         n: items at each end.
         titles: raw item id → title (e.g. ``data.item_metadata["title"]``).
@@ -28,9 +27,7 @@ def plot_item_bias(
         >>> plot_item_bias(model, "bias.png", titles=data.item_metadata["title"])
         PosixPath('bias.png')
     """
-    if not hasattr(model, "item_bias_table"):
-        raise ConfigError(f"{type(model).__name__} has no item biases (use a dot_bias_mf model)")
-    table = model.item_bias_table(n, titles=titles)
+    table = model.item_bias_table(n, titles=titles)  # a ConfigError for models without biases
     high = table[table.end == "highest"]
     low = table[table.end == "lowest"].iloc[::-1]  # most negative at the bottom
     rows = list(high.itertuples()) + list(low.itertuples())

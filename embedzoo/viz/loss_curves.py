@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from embedzoo.errors import DataError
-from embedzoo.viz.figure import matplotlib_figure, save_png
+from embedzoo.viz.figure import matplotlib_figure, require_matplotlib, save_png
 
 #: Keys that are bookkeeping, not curves.
 SKIP = ("epoch_seconds", "learning_rate", "lr")
@@ -52,9 +52,12 @@ def plot_history(source, path: str | os.PathLike, title: str | None = None) -> P
         >>> plot_history(history, "loss.png")  # history: what training.fit returned
         PosixPath('loss.png')
     """
+    require_matplotlib()
     from matplotlib.ticker import MaxNLocator
 
     curves = load_history(source)
+    if title is None and isinstance(source, str | os.PathLike):
+        title = f"run {Path(source).resolve().parent.name if Path(source).is_file() else Path(source).name}"
     names = sorted({k.removeprefix("val_") for k in curves}, key=lambda k: (k != "loss", k))
     fig = matplotlib_figure(4.6 * len(names), 3.6)
     for n, name in enumerate(names):
@@ -64,6 +67,7 @@ def plot_history(source, path: str | os.PathLike, title: str | None = None) -> P
                 ys = curves[key]
                 ax.plot(range(1, len(ys) + 1), ys, style, markersize=3, linewidth=1.6, label=label)
         ax.set_xlabel("epoch")
+        ax.set_ylabel(name)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(name)
         ax.grid(alpha=0.3)

@@ -32,6 +32,7 @@ from embedzoo.core.layers import Embedding
 from embedzoo.core.lookup import IdLookup
 from embedzoo.core.seen import SeenItems
 from embedzoo.datasets.interactions import Interactions, Vocabulary
+from embedzoo.errors import ConfigError
 from embedzoo.training import pipelines
 from embedzoo.training.losses import SquaredError
 from embedzoo.training.spec import TrainingSpec
@@ -233,6 +234,35 @@ class ZooModel(Retrieval, keras.Model):
     def candidate_bias(self):
         """``[items.size]`` terms added to every user's logit of an item (``None``: none)."""
         return None
+
+    def has_item_bias(self) -> bool:
+        """Whether every user's logit of an item adds a learned item bias (``candidate_bias``)."""
+        return self.candidate_bias() is not None
+
+    def item_bias_table(self, n: int = 10, titles=None):
+        """fastai's "most and least liked": the ``n`` items with the highest and the lowest
+        learned bias (dot_bias_mf and bpr have one).
+
+        Args:
+            n: how many of each end.
+            titles: optional mapping raw item id → title (e.g. ``data.item_metadata["title"]``).
+
+        Returns:
+            DataFrame with columns ``end`` ("highest"/"lowest"), ``item``, ``title``, ``bias``.
+        """
+        import pandas as pd
+
+        if not self.has_item_bias():
+            raise ConfigError(f"{self.zoo_name} has no item biases (dot_bias_mf and bpr have)")
+        bias = np.asarray(self.candidate_bias())[1:].astype(float)
+        order = np.argsort(-bias, kind="stable")
+        rows = []
+        for end, idx in (("highest", order[:n]), ("lowest", order[::-1][:n])):
+            for j in idx:
+                item = self.items.ids[j]
+                title = titles.get(item, str(item)) if titles is not None else str(item)
+                rows.append({"end": end, "item": item, "title": title, "bias": float(bias[j])})
+        return pd.DataFrame(rows)
 
     def scores_from_logits(self, logits, user_index):
         """Maps ``[batch, items]`` logits to scores (identity by default)."""

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import keras
 import numpy as np
-import pandas as pd
 import tensorflow as tf
 
 from embedzoo.errors import ConfigError
@@ -274,27 +273,6 @@ class DotBiasMF(ZooModel):
 
     def item_vectors(self):
         return self.item_factors.embeddings.value
-
-    # -- interpretation (fastai's "most and least liked") -----------------------------------
-    def item_bias_table(self, n: int = 10, titles=None) -> pd.DataFrame:
-        """The ``n`` items with the highest and lowest learned bias.
-
-        Args:
-            n: how many of each end.
-            titles: optional mapping raw item id → title (e.g. ``data.item_metadata["title"]``).
-
-        Returns:
-            DataFrame with columns ``end`` ("highest"/"lowest"), ``item``, ``title``, ``bias``.
-        """
-        bias = self.item_bias.embeddings.numpy()[1:, 0]
-        order = np.argsort(-bias)
-        rows = []
-        for end, idx in (("highest", order[:n]), ("lowest", order[::-1][:n])):
-            for j in idx:
-                item = self.items.ids[j]
-                title = titles.get(item, str(item)) if titles is not None else str(item)
-                rows.append({"end": end, "item": item, "title": title, "bias": float(bias[j])})
-        return pd.DataFrame(rows)
 
 
 class PriorRefit(keras.callbacks.Callback):

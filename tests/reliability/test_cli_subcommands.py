@@ -30,6 +30,8 @@ def place(tmp_path_factory):
                          "--run-dir", str(d / "run"), *quiet]) == 0  # fmt: skip
         assert cli.main(["train", "bpr", "--data", str(d / "c.csv"),
                          "--run-dir", str(d / "bpr"), *quiet]) == 0  # fmt: skip
+        assert cli.main(["train", "gmf", "--data", str(d / "c.csv"),
+                         "--run-dir", str(d / "gmf"), *quiet]) == 0  # fmt: skip
     return d
 
 
@@ -111,7 +113,7 @@ CASES = {
                               "missing.json: cannot read a training history"),
     "plot: not a history": ("plot history --history {d}/notes.txt --out {d}/p.png",
                             "notes.txt: cannot read a training history"),
-    "plot: bias of bpr": ("plot bias --run {d}/bpr --out {d}/p.png", "has no item biases"),
+    "plot: bias of gmf": ("plot bias --run {d}/gmf --out {d}/p.png", "gmf has no item biases"),
     "plot: unknown method": ("plot map --run {d}/run --out {d}/p.png --method nope", "--method"),
     "plot: unknown colour column": ("plot map --run {d}/run --out {d}/p.png --method pca"
                                     " --color-by nope --metadata {d}/r.csv",

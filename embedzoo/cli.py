@@ -250,12 +250,24 @@ def cmd_fine_tune(args) -> int:
     return 0
 
 
+def _plain_text(text: str) -> str:
+    """reST markup out of a docstring line: ``code``, :role:`target` and *stars*.
+
+    Example:
+        >>> _plain_text("Scores ``q·u`` like :class:`~a.B` and *this*")
+        'Scores q·u like B and this'
+    """
+    text = re.sub(r":\w+:`~?(?:[\w.]*\.)?([^`]+)`", r"\1", text)
+    text = re.sub(r"``([^`]+)``", r"\1", text)
+    return re.sub(r"\*([^*]+)\*", r"\1", text)
+
+
 def cmd_list(args) -> int:
     from embedzoo import zoo
 
     for name in zoo.list_models():
         cls = zoo.get_class(name)
-        summary = (cls.__doc__ or "").strip().splitlines()[0]
+        summary = _plain_text((cls.__doc__ or "").strip().splitlines()[0])
         print(f"{name:16s} {summary}")
         if args.verbose:
             print(f"{'':16s} config: {', '.join(zoo.config_keys(name))}")
@@ -360,7 +372,9 @@ def cmd_train(args) -> int:
         history = training.fit(
             model,
             train,
-            validation=test,
+            # gensim engines score no validation data while training: the held-out part is
+            # evaluated after fit below, so their warning would be noise here
+            validation=test if model.training_spec().trained_by_keras else None,
             seed=args.seed,
             log_dir=run / "logs" if chief else None,
             checkpoint_dir=run / "checkpoint" if args.resume else None,
@@ -883,6 +897,7 @@ def cmd_plot(args) -> int:
                 method=args.method,
                 table=args.table,
                 seed=args.seed,
+                label_sep=None if args.label_sep == "space" else args.label_sep,
             )
     print(path)
     return 0
@@ -1206,6 +1221,11 @@ def parser() -> argparse.ArgumentParser:
         help="which embeddings (map): items, or a link model's links",
     )
     p.add_argument("--color-by", default="genres", help="metadata column colouring the map")
+    p.add_argument(
+        "--label-sep",
+        default="auto",
+        help="separator of --color-by's multi-label values: | or 'space' (default: auto)",
+    )
     p.add_argument("--label", action="append", help="raw item id to label on the map (repeatable)")
     p.add_argument(
         "--n-labels", type=int, default=12, help="most popular items labelled by default"

@@ -174,3 +174,16 @@ def test_bpr_has_item_biases_too(tiny, tmp_path):
     gmf = zoo.build("gmf", tiny, n_factors=4, seed=0)
     with pytest.raises(ConfigError, match="gmf has no item biases"):
         gmf.item_bias_table()
+
+
+def test_space_separated_genres_colour_by_their_first_label(tiny):
+    from embedzoo.viz.embedding_map import _groups
+
+    ids = tiny.items.ids
+    meta = pd.DataFrame({"genres": ["Action Comedy", "Drama", "Action"] * (len(ids) // 3)
+                         + ["Drama"] * (len(ids) % 3)}, index=ids)  # fmt: skip
+    groups = _groups(ids, meta, "genres", max_colors=10)
+    assert set(groups) == {"Action", "Drama"}  # RecBole's token_seq, split on whitespace
+    piped = _groups(ids, meta.assign(genres=meta.genres.str.replace(" ", "|")), "genres", 10)
+    assert set(piped) == {"Action", "Drama"}
+    assert set(_groups(ids, meta, "genres", 10, label_sep="|")) >= {"Action Comedy"}

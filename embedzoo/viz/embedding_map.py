@@ -20,13 +20,29 @@ from embedzoo.viz.reduce import reduce_2d
 OTHER = "other"
 
 
-def first_label(value, sep: str = "|") -> str:
-    """The first of ``sep``-joined labels (``"Action|Sci-Fi"`` → ``"Action"``); "" if none."""
+def first_label(value, sep: str | None = "|") -> str:
+    """The first of ``sep``-joined labels (``"Action|Sci-Fi"`` → ``"Action"``; ``sep=None``
+    splits on whitespace, as RecBole's ``token_seq`` fields are written); "" if none."""
     if isinstance(value, (list, tuple)):
         return str(value[0]) if value else ""
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
         return ""
-    return str(value).split(sep)[0].strip()
+    parts = str(value).split(sep)
+    return parts[0].strip() if parts else ""
+
+
+def label_separator(values) -> str | None:
+    """The separator of multi-label values: ``|`` (GroupLens, embedzoo's loaders) when any
+    value has one, else whitespace (RecBole's ``token_seq``) when any value has a space.
+
+    Example:
+        >>> label_separator(["Action|Sci-Fi", "Drama"]), label_separator(["Action Sci-Fi"])
+        ('|', None)
+    """
+    text = [v for v in values if isinstance(v, str)]
+    if any("|" in v for v in text) or not any(" " in v.strip() for v in text):
+        return "|"
+    return None
 
 
 def plot_embedding_map(
@@ -41,6 +57,7 @@ def plot_embedding_map(
     max_colors: int = 10,
     title: str | None = None,
     seed: int = 0,
+    label_sep: str | None = "auto",
 ) -> Path:
     """Saves a PNG scatter of the model's item (or link) embeddings in 2-D.
 
@@ -48,8 +65,8 @@ def plot_embedding_map(
         model: a zoo model (``item_vectors()``; a link model also has ``link_vectors()``).
         path: the ``.png`` to write.
         metadata: a frame indexed by raw id, e.g. ``data.item_metadata`` (``title``, ``genres``).
-        color_by: the metadata column that colours the points (its first ``|``-separated
-            label); the ``max_colors`` most common values get colours, the rest are grey.
+        color_by: the metadata column that colours the points (its first label); the
+            ``max_colors`` most common values get colours, the rest are grey.
         label_ids: raw ids whose title (or id) is written next to their point; by default the
             ``n_labels`` most popular training items.
         n_labels: how many items to label by default.
@@ -58,6 +75,8 @@ def plot_embedding_map(
         max_colors: colours before the rest are drawn as "other".
         title: the figure title (default: model, table and method).
         seed: projection seed.
+        label_sep: the separator of ``color_by``'s multi-label values (``"|"``, ``None`` for
+            whitespace); ``"auto"`` picks one (:func:`label_separator`).
 
     Returns:
         The PNG path.
@@ -69,7 +88,7 @@ def plot_embedding_map(
     ids, vectors, popularity = _table(model, table)
     xy = reduce_2d(vectors, method=method, seed=seed)
     meta = metadata if metadata is not None else pd.DataFrame(index=pd.Index([]))
-    groups = _groups(ids, meta, color_by, max_colors)
+    groups = _groups(ids, meta, color_by, max_colors, label_sep)
 
     fig = matplotlib_figure(10, 8.5)
     ax = fig.add_subplot()
@@ -92,6 +111,8 @@ def plot_embedding_map(
                  f"{len(ids)} points)", fontsize=12)  # fmt: skip
     ax.set_xticks([])
     ax.set_yticks([])
+    ax.set_xlabel(f"{method.upper()} 1")  # the projection's axes: no unit, their labels say so
+    ax.set_ylabel(f"{method.upper()} 2")
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     return save_png(fig, path)
@@ -116,7 +137,7 @@ def _table(model, table: str):
     return vocabulary.ids, vectors, popularity
 
 
-def _groups(ids, meta: pd.DataFrame, color_by, max_colors: int) -> np.ndarray:
+def _groups(ids, meta: pd.DataFrame, color_by, max_colors: int, label_sep="auto") -> np.ndarray:
     if not color_by:
         return np.full(len(ids), "", dtype=object)
     if color_by not in meta.columns:
@@ -124,7 +145,8 @@ def _groups(ids, meta: pd.DataFrame, color_by, max_colors: int) -> np.ndarray:
             f"no metadata column {color_by!r} to colour by; columns are {list(meta.columns)}"
         )
     values = meta[color_by].reindex(ids)
-    groups = np.array([first_label(v) or OTHER for v in values], dtype=object)
+    sep = label_separator(values.tolist()) if label_sep == "auto" else label_sep
+    groups = np.array([first_label(v, sep) or OTHER for v in values], dtype=object)
     counts = pd.Series(groups[groups != OTHER]).value_counts()
     keep = set(counts.index[:max_colors])
     return np.array([g if g in keep else OTHER for g in groups], dtype=object)

@@ -50,3 +50,13 @@ def test_evaluate_a_model_file_needs_data(tmp_path, capsys):
     capsys.readouterr()
     assert cli.main(["evaluate", "--model", str(run / "model.keras")]) == 2
     assert "name the data with --data" in capsys.readouterr().err
+
+
+def test_rmse_of_a_ranking_model_is_refused():
+    from embedzoo import training, zoo
+    from embedzoo.errors import ConfigError
+
+    data = make_ratings()
+    model = zoo.build("bpr", data, n_factors=4, seed=0)
+    with pytest.raises(ConfigError, match="bpr is a ranking model: its scores are not ratings"):
+        training.rating_metrics(model, data)

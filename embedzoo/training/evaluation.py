@@ -35,7 +35,8 @@ def predict_indices(
 
 
 def rating_metrics(model, interactions: Interactions, batch_size: int = 65536) -> dict:
-    """RMSE and MAE of ``model`` on ``interactions`` (which need a rating column).
+    """RMSE and MAE of a rating model on ``interactions`` (which need a rating column); a
+    ranking model is refused (a ``ConfigError``: its scores are not on the rating scale).
 
     Returns:
         ``{"rmse", "mae", "n", "n_unknown_user", "n_unknown_item"}``.
@@ -45,6 +46,12 @@ def rating_metrics(model, interactions: Interactions, batch_size: int = 65536) -
         >>> evaluation.rating_metrics(model, test)  # model: dot_bias_mf (ML-100k: rmse 0.89)
         {'rmse': ..., 'mae': ..., 'n': 200, 'n_unknown_user': 0, 'n_unknown_item': 12}
     """
+    task = getattr(model, "task", "rating")
+    if task != "rating":
+        raise ConfigError(
+            f"{getattr(model, 'zoo_name', model.name)} is a {task} model: its scores are not"
+            " ratings, so RMSE/MAE mean nothing; use ranking_metrics (CLI: evaluate gives them)"
+        )
     if len(interactions) == 0:
         raise DataError("cannot evaluate on empty data")
     truth = interactions.ratings

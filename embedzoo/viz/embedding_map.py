@@ -163,6 +163,7 @@ def _labels(ax, ids, xy, meta, label_ids, n_labels: int, popularity) -> None:
     from matplotlib import patheffects
     from matplotlib.font_manager import FontProperties
 
+    asked = label_ids is not None  # labels the caller named are drawn even where crowded
     if label_ids is None:
         if n_labels <= 0 or not np.any(popularity):
             return
@@ -190,6 +191,8 @@ def _labels(ax, ids, xy, meta, label_ids, n_labels: int, popularity) -> None:
             if not any(_overlap(box, other) for other in placed):
                 break
         else:
+            if not asked:
+                continue  # a default label with no free place is left out, never overlapped
             dx, dy = _OFFSETS[0]
         placed.append(box)
         ax.scatter(

@@ -569,7 +569,8 @@ def cmd_compare(args) -> int:
         if test is None:
             raise ConfigError("compare needs a held-out part: --split other than none")
     registered = set(zoo.list_models())
-    models, seconds = {}, {}
+    models, seconds, reports = {}, {}, []
+    sampled_skipped = None
     for n, name in enumerate(args.models, 1):  # progress on stderr; the table on stdout
         start = time.perf_counter()
         if name in registered:
@@ -583,19 +584,26 @@ def cmd_compare(args) -> int:
         label = name if name not in models else f"{name}#{n}"
         models[label] = model
         seconds[label] = round(time.perf_counter() - start, 2)
-        print(f"[{n}/{len(args.models)}] {label}: {how} in {seconds[label]:.1f} s",
-              file=sys.stderr)  # fmt: skip
-    try:
-        report = evaluation.ranking_report(
-            models, train, test, k=args.k, seed=args.seed, cold_users="skip"
-        )
-    except (DataError, ConfigError) as e:
-        if "needs more than the" not in str(e):
-            raise
-        report = evaluation.ranking_report(
-            models, train, test, k=args.k, samplings=(), seed=args.seed, cold_users="skip"
-        )
-        report.protocol["sampled_metrics_skipped"] = str(e)
+        began = time.perf_counter()
+        options = dict(k=args.k, seed=args.seed, cold_users="skip")
+        try:
+            if sampled_skipped is not None:
+                raise ConfigError(sampled_skipped)
+            reports.append(evaluation.ranking_report({label: model}, train, test, **options))
+        except (DataError, ConfigError) as e:
+            if "needs more than the" not in str(e):
+                raise
+            sampled_skipped = str(e)
+            reports.append(
+                evaluation.ranking_report({label: model}, train, test, samplings=(), **options)
+            )
+        print(f"[{n}/{len(args.models)}] {label}: {how} in {seconds[label]:.1f} s, evaluated in"
+              f" {time.perf_counter() - began:.1f} s", file=sys.stderr)  # fmt: skip
+    report = evaluation.RankingReport(
+        pd.concat([r.frame for r in reports]), dict(reports[-1].protocol)
+    )
+    if sampled_skipped:
+        report.protocol["sampled_metrics_skipped"] = sampled_skipped
     frame = report.frame
     if test.has_ratings and any(m.task == "rating" for m in models.values()):
         rating = {label: training.rating_metrics(m, test) for label, m in models.items()
@@ -882,9 +890,10 @@ def cmd_plot(args) -> int:
             raise ConfigError(f"plot {args.what}: give --run DIR or --model FILE")
         model = _load_model(args)
         meta = _plot_metadata(args)
+        run = Path(args.run).resolve().name if args.run else None
         if args.what == "bias":
             titles = meta["title"] if meta is not None and "title" in meta.columns else None
-            path = viz.plot_item_bias(model, args.out, n=args.top, titles=titles)
+            path = viz.plot_item_bias(model, args.out, n=args.top, titles=titles, run=run)
         else:
             labels = [_parse_value(v) for v in args.label] if args.label else None
             path = viz.plot_embedding_map(
@@ -898,6 +907,7 @@ def cmd_plot(args) -> int:
                 table=args.table,
                 seed=args.seed,
                 label_sep=None if args.label_sep == "space" else args.label_sep,
+                run=run,
             )
     print(path)
     return 0

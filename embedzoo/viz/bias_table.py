@@ -11,7 +11,12 @@ from embedzoo.viz.figure import matplotlib_figure, save_png
 
 
 def plot_item_bias(
-    model, path: str | os.PathLike, n: int = 10, titles=None, title: str | None = None
+    model,
+    path: str | os.PathLike,
+    n: int = 10,
+    titles=None,
+    title: str | None = None,
+    run: str | None = None,
 ) -> Path:
     """Saves a PNG of the ``n`` highest- and ``n`` lowest-bias items (``item_bias_table``).
 
@@ -21,6 +26,7 @@ def plot_item_bias(
         n: items at each end.
         titles: raw item id → title (e.g. ``data.item_metadata["title"]``).
         title: figure title.
+        run: a run name added to the title.
 
     Example:
         >>> from embedzoo.viz import plot_item_bias
@@ -42,7 +48,8 @@ def plot_item_bias(
     if len(high) and len(low):
         ax.axhline(len(low) - 0.5, color="#999999", linewidth=0.6, linestyle="--")
     ax.set_xlabel("learned item bias")
-    ax.set_title(title or f"Most and least liked items ({n} each, by item bias)", fontsize=11)
+    title = title or f"{model.zoo_name}: most and least liked items ({n} each, by item bias)"
+    ax.set_title(title + (f" (run {run})" if run else ""), fontsize=11)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     return save_png(fig, path)

@@ -58,6 +58,7 @@ def plot_embedding_map(
     title: str | None = None,
     seed: int = 0,
     label_sep: str | None = "auto",
+    run: str | None = None,
 ) -> Path:
     """Saves a PNG scatter of the model's item (or link) embeddings in 2-D.
 
@@ -77,6 +78,7 @@ def plot_embedding_map(
         seed: projection seed.
         label_sep: the separator of ``color_by``'s multi-label values (``"|"``, ``None`` for
             whitespace); ``"auto"`` picks one (:func:`label_separator`).
+        run: a run name added to the title.
 
     Returns:
         The PNG path.
@@ -107,8 +109,9 @@ def plot_embedding_map(
     if len(names) or (groups == OTHER).any():
         ax.legend(title=color_by if color_by in meta.columns else None, loc="center left",
                   bbox_to_anchor=(1.01, 0.5), frameon=False, markerscale=2.0, fontsize=9)  # fmt: skip
-    ax.set_title(title or f"{getattr(model, 'zoo_name', type(model).__name__)}: {table} ({method.upper()}, "
-                 f"{len(ids)} points)", fontsize=12)  # fmt: skip
+    title = title or (f"{getattr(model, 'zoo_name', type(model).__name__)}: {table} "
+                      f"({method.upper()}, {len(ids)} points)")  # fmt: skip
+    ax.set_title(title + (f", run {run}" if run else ""), fontsize=12)
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_xlabel(f"{method.upper()} 1")  # the projection's axes: no unit, their labels say so

@@ -90,6 +90,8 @@ def test_list(capsys):
     assert cli.main(["list", "-v"]) == 0
     out = capsys.readouterr().out
     assert "dot_bias_mf" in out and "n_factors" in out
+    assert "``" not in out and ":class:" not in out  # plain text, no reST markup
+    assert "squashed into y_range" in out
 
 
 @pytest.mark.parametrize(

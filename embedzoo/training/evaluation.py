@@ -136,7 +136,9 @@ class RankingReport:
         lines = ["| model | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
         for name, row in self.frame.iterrows():
             cells = [
-                f"{v:.{2 if c.endswith('seconds') else digits}f}"
+                "–"  # a metric the model has none of (RMSE of a ranking model)
+                if isinstance(v, float) and math.isnan(v)
+                else f"{v:.{2 if c.endswith('seconds') else digits}f}"
                 if isinstance(v, float)
                 else str(v)
                 for c, v in zip(cols, row.tolist(), strict=True)

@@ -73,5 +73,5 @@ def plot_history(source, path: str | os.PathLike, title: str | None = None) -> P
         ax.grid(alpha=0.3)
         ax.legend(frameon=False, fontsize=9)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, y=1.03)  # above the panel titles (the PNG is cropped to fit)
     return save_png(fig, path)

@@ -48,30 +48,31 @@ def _own_table(path: Path, cache) -> None:
     ).to_csv(path, index=False)
 
 
-def test_cli_quickstart(tmp_path, embedzoo_cache):
-    env = {**os.environ, "EMBEDZOO_CACHE": str(embedzoo_cache)}
-    _own_table(tmp_path / "ratings.csv", embedzoo_cache)
-    outputs = []
-    for line in block("quickstart-cli").splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        args = shlex.split(line)
-        assert args[0] == "embedzoo"
-        proc = subprocess.run(
-            [sys.executable, "-m", "embedzoo", *args[1:]],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        assert proc.returncode == 0, proc.stderr[-2000:]
-        outputs.append(proc.stdout)
-    assert "Most liked" in outputs[1] and "rmse" in outputs[1]
-    assert (tmp_path / "exports" / "movielens_mf" / "1" / "saved_model.pb").is_file()
-    assert outputs[4].split()[:5] == ["user", "rank", "item", "score", "title"]  # titles shown
-    assert outputs[5].split()[:5] == ["query_item", "rank", "item", "score", "title"]
-    assert "sku-" in outputs[7] and "u_0196" in outputs[7]  # the user's own ids
-    info = json.loads(outputs[8])
-    assert info["config"]["data_options"]["user_col"] == "customer"
-    assert info["config"]["data_source"]["rows"] == 20_000
+class TestCLIQuickstart:  # a class of its own: pytest-xdist runs it beside the others
+    def test_cli_quickstart(self, tmp_path, embedzoo_cache):
+        env = {**os.environ, "EMBEDZOO_CACHE": str(embedzoo_cache)}
+        _own_table(tmp_path / "ratings.csv", embedzoo_cache)
+        outputs = []
+        for line in block("quickstart-cli").splitlines():
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            args = shlex.split(line)
+            assert args[0] == "embedzoo"
+            proc = subprocess.run(
+                [sys.executable, "-m", "embedzoo", *args[1:]],
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            assert proc.returncode == 0, proc.stderr[-2000:]
+            outputs.append(proc.stdout)
+        assert "Most liked" in outputs[1] and "rmse" in outputs[1]
+        assert (tmp_path / "exports" / "movielens_mf" / "1" / "saved_model.pb").is_file()
+        assert outputs[4].split()[:5] == ["user", "rank", "item", "score", "title"]  # titles shown
+        assert outputs[5].split()[:5] == ["query_item", "rank", "item", "score", "title"]
+        assert "sku-" in outputs[7] and "u_0196" in outputs[7]  # the user's own ids
+        info = json.loads(outputs[8])
+        assert info["config"]["data_options"]["user_col"] == "customer"
+        assert info["config"]["data_source"]["rows"] == 20_000

@@ -59,20 +59,29 @@ def _common(model, size_key, csv):
             "--set", f"{size_key}=8", "--verbose", "0"]  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    ("model", "size_key", "kill_after"),
-    [
-        ("bpr", "n_factors", 3),
-        ("bpr", "n_factors", 11),
-        ("gmf", "n_factors", 1),
-        ("gmf", "n_factors", 8),
-        ("link_embedding", "embedding_size", 5),
-        ("link_embedding", "embedding_size", 13),
-    ],
-)
-def test_kill_9_then_the_same_command_gives_the_uninterrupted_run(
-    model, size_key, kill_after, clicks, uninterrupted, tmp_path
-):
+# One class per model: pytest-xdist (--dist loadscope) runs classes in parallel.
+class TestTriplets:
+    @pytest.mark.parametrize("kill_after", [3, 11])
+    def test_bpr(self, kill_after, clicks, uninterrupted, tmp_path):
+        kill_then_resume("bpr", "n_factors", kill_after, clicks, uninterrupted, tmp_path)
+
+
+class TestPointwiseNegatives:
+    @pytest.mark.parametrize("kill_after", [1, 8])
+    def test_gmf(self, kill_after, clicks, uninterrupted, tmp_path):
+        kill_then_resume("gmf", "n_factors", kill_after, clicks, uninterrupted, tmp_path)
+
+
+class TestPairs:
+    @pytest.mark.parametrize("kill_after", [5, 13])
+    def test_link_embedding(self, kill_after, clicks, uninterrupted, tmp_path):
+        kill_then_resume("link_embedding", "embedding_size", kill_after, clicks, uninterrupted,
+                         tmp_path)  # fmt: skip
+
+
+def kill_then_resume(model, size_key, kill_after, clicks, uninterrupted, tmp_path):
+    """kill -9 once checkpoint ``kill_after`` is committed, run the same command again, and
+    compare with the uninterrupted run."""
     common = _common(model, size_key, clicks)
     run = tmp_path / "run"
     command = [sys.executable, "-m", "embedzoo", *common, "--resume", "--run-dir", str(run)]

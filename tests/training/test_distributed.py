@@ -43,28 +43,30 @@ def test_fit_defaults_export_and_bad_batch_under_mirrored(tmp_path):
     assert "must divide by the 2 replicas" in out["bad_batch_error"]
 
 
-def test_cli_trains_on_two_cpu_replicas_like_on_one(tmp_path):
-    from tests.helpers import make_ratings
+class TestCLIReplicas:  # a class of its own: pytest-xdist runs it beside the others
+    def test_cli_trains_on_two_cpu_replicas_like_on_one(self, tmp_path):
+        from tests.helpers import make_ratings
 
-    csv = tmp_path / "ratings.csv"
-    make_ratings().frame.to_csv(csv, index=False)
-    metrics = {}
-    for name, extra in (("one", []), ("two", ["--strategy", "mirrored", "--cpu-devices", "2"])):
-        run = tmp_path / name
-        argv = ["-m", "embedzoo", "train", "dot_bias_mf", "--data", str(csv), "--epochs", "3",
-                "--batch-size", "64", "--verbose", "0", "--run-dir", str(run), *extra]  # fmt: skip
-        proc = subprocess.run(
-            [sys.executable, *argv], cwd=ROOT, capture_output=True, text=True, timeout=300
-        )
-        assert proc.returncode == 0, proc.stderr[-2000:]
-        metrics[name] = json.loads((run / "metrics.json").read_text())
-    assert "2 replica(s)" in proc.stdout
-    assert metrics["two"]["rmse"] == pytest.approx(metrics["one"]["rmse"], abs=1e-5)
+        csv = tmp_path / "ratings.csv"
+        make_ratings().frame.to_csv(csv, index=False)
+        metrics = {}
+        for name, extra in (("one", []), ("two", ["--strategy", "mirrored", "--cpu-devices", "2"])):
+            run = tmp_path / name
+            argv = ["-m", "embedzoo", "train", "dot_bias_mf", "--data", str(csv), "--epochs", "3",
+                    "--batch-size", "64", "--verbose", "0", "--run-dir", str(run), *extra]  # fmt: skip
+            proc = subprocess.run(
+                [sys.executable, *argv], cwd=ROOT, capture_output=True, text=True, timeout=300
+            )
+            assert proc.returncode == 0, proc.stderr[-2000:]
+            metrics[name] = json.loads((run / "metrics.json").read_text())
+        assert "2 replica(s)" in proc.stdout
+        assert metrics["two"]["rmse"] == pytest.approx(metrics["one"]["rmse"], abs=1e-5)
 
 
-@pytest.mark.slow
-def test_ml100k_rmse_is_the_same_on_two_replicas():
-    out = probe("ml100k")
-    assert out["replicas"] == 2
-    assert abs(out["rmse_mirrored"] - out["rmse_single"]) < 0.005, out
-    assert out["rmse_single"] < 0.9, out
+class TestOnML100k:  # a class of its own: pytest-xdist runs it beside the others
+    @pytest.mark.slow
+    def test_ml100k_rmse_is_the_same_on_two_replicas(self):
+        out = probe("ml100k")
+        assert out["replicas"] == 2
+        assert abs(out["rmse_mirrored"] - out["rmse_single"]) < 0.005, out
+        assert out["rmse_single"] < 0.9, out

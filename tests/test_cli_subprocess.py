@@ -68,3 +68,30 @@ def test_a_wrong_timestamp_unit_is_named_and_compare_tabulates(place):
     report = json.loads(proc.stdout)
     assert list(report["models"]) == ["popularity", "run"]
     assert report["models"]["run"]["ndcg@10"] > 0
+
+
+def test_evaluate_info_export_and_plots_of_the_run(place):
+    proc = embedzoo("evaluate", "--run", "run", cwd=place)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    recorded = json.loads((place / "run" / "metrics.json").read_text())
+    assert json.loads(proc.stdout)["ndcg@10"] == pytest.approx(recorded["ndcg@10"], abs=1e-6)
+    assert (
+        embedzoo(
+            "export", "--run", "run", "--to", "exports", "--name", "clicks", cwd=place
+        ).returncode
+        == 0
+    )
+    info = json.loads(embedzoo("info", "exports/clicks/1", cwd=place).stdout)
+    assert info["model"] == "bpr" and info["data_source"]["rows"] == len(make_implicit().frame)
+    meta = pd.DataFrame({"what": sorted(set(pd.read_csv(place / "clicks.csv").what))})
+    meta["title"] = "Title of " + meta.what
+    meta["genres"] = ["Action Comedy" if n % 2 else "Drama" for n in range(len(meta))]
+    meta.to_csv(place / "items.csv", index=False)
+    proc = embedzoo("similar", "--run", "run", "--item", "i1", "-k", "2", "--metadata", "items.csv",
+                    "--format", "csv", cwd=place)  # fmt: skip
+    assert proc.returncode == 0 and "Title of " in proc.stdout, proc.stderr[-2000:]
+    for what, extra in (("bias", []), ("map", ["--method", "pca", "--metadata", "items.csv"]),
+                        ("history", [])):  # fmt: skip
+        proc = embedzoo("plot", what, "--run", "run", "--out", f"{what}.png", *extra, cwd=place)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert (place / f"{what}.png").stat().st_size > 5000

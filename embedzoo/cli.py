@@ -322,8 +322,23 @@ def cmd_train(args) -> int:
     final = Path(args.run_dir)
     if args.resume and args.overwrite:
         raise ConfigError("--resume continues a run and --overwrite replaces it: pass one")
+    if args.strategy == "parameter_server":
+        from embedzoo.training import strategies
+
+        task = strategies.check_tf_config()["task"]
+        if task["type"] in ("worker", "ps"):
+            # the same command on every task (TensorFlow's convention): these only serve
+            print(
+                f"{task['type']} {task['index']}: serving the parameter-server cluster of"
+                " TF_CONFIG; the chief trains and writes the run directory", flush=True
+            )
+            strategies.serve_task()
+            print(f"{task['type']} {task['index']}: the chief is gone; stopping")
+            return 0
     run = _claim_run_dir(final, overwrite=args.overwrite, resume=args.resume)
     chief, who = True, ""
+    if args.strategy == "parameter_server":
+        strategies.get("parameter_server")  # connects to the cluster before anything else runs
     if args.strategy == "multi_worker":
         from embedzoo.training import loop, strategies
 
@@ -348,11 +363,20 @@ def cmd_train(args) -> int:
             f" accepted: {keys}"
         )
     seed = config.pop("seed", args.seed)
-    model = zoo.build(args.model, train, seed=seed, strategy=strategy, **config)
+    model = zoo.build(
+        args.model, train, seed=seed, strategy=strategy, table_shards=args.table_shards, **config
+    )
     created = chief and not run.exists()
     if chief:  # created only once the data and the config are valid
         run.mkdir(parents=True, exist_ok=True)
-    if strategy:
+    if strategy == "parameter_server":
+        from embedzoo.training.parameter_server import cluster_tasks
+
+        print(
+            f"strategy: parameter_server, {cluster_tasks('worker')} worker(s),"
+            f" {cluster_tasks('ps')} ps, tables in {model.table_shards} shard(s)"
+        )
+    elif strategy:
         print(
             f"{who}strategy: {args.strategy},"
             f" {model.distribute_strategy.num_replicas_in_sync} replica(s)"
@@ -996,11 +1020,20 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="registered model name (see `embedzoo list`)")
     p.add_argument(
         "--strategy",
-        choices=("default", "mirrored", "one_device", "multi_worker"),
+        choices=("default", "mirrored", "one_device", "multi_worker", "parameter_server"),
         default="default",
         help="tf.distribute strategy: mirrored = every local GPU (every logical CPU without "
         "one); multi_worker = the cluster in TF_CONFIG (start one process per worker, the chief "
-        "writes RUN_DIR); --batch-size is the global batch and must divide by the replica count",
+        "writes RUN_DIR); parameter_server = the chief/worker/ps cluster in TF_CONFIG (the same "
+        "command on every task: the chief trains, the others serve); --batch-size is the global "
+        "batch and must divide by the replica count",
+    )
+    p.add_argument(
+        "--table-shards",
+        type=_positive_int,
+        default=None,
+        help="split every user and item table into this many variables (parameter_server: "
+        "default one per ps task, so the tables spread over every server)",
     )
     p.add_argument(
         "--cpu-devices",

@@ -31,6 +31,9 @@ def worker_info(strategy: tf.distribute.Strategy) -> tuple[int, int, bool]:
     resolver = getattr(strategy, "cluster_resolver", None)
     if resolver is None or not resolver.cluster_spec().as_dict():
         return 0, 1, True
+    if isinstance(strategy, tf.distribute.ParameterServerStrategy):
+        # only the coordinator runs embedzoo's code; workers and ps run TensorFlow servers
+        return 0, 1, True
     cluster = resolver.cluster_spec().as_dict()
     workers = len(cluster.get("worker", []))
     index = int(resolver.task_id or 0)

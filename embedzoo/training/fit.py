@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from embedzoo.datasets.interactions import Interactions
 from embedzoo.errors import ConfigError, DataError
-from embedzoo.training import loop, optimizers, pipelines
+from embedzoo.training import loop, optimizers, parameter_server, pipelines
 from embedzoo.training.callbacks import DivergenceGuard, EpochTimer
 from embedzoo.training.checkpoints import Checkpoints, SaveEachEpoch
 
@@ -28,7 +28,8 @@ STEPS_PER_EXECUTION = 16
 
 
 def resolve_jit_compile(model: keras.Model, optimizer, jit_compile) -> bool:
-    """``jit_compile`` as a bool; ``"auto"`` is True when every trainable table is small.
+    """``jit_compile`` as a bool; ``"auto"`` is True when every trainable table is small (and
+    none is split over shards).
 
     Small: at most ``optimizers.DENSE_MAX_ELEMENTS`` elements, so the row-wise optimizer
     updates it with its dense masked path, which XLA fuses (no ``tf.unique``). A model with any
@@ -47,6 +48,10 @@ def resolve_jit_compile(model: keras.Model, optimizer, jit_compile) -> bool:
     if jit_compile != "auto":
         return bool(jit_compile)
     if not isinstance(optimizer, (optimizers.RowwiseAdam, optimizers.RowwiseAdagrad)):
+        return False
+    if getattr(model, "table_shards", 1) > 1:
+        # a lookup over shards partitions and stitches the ids: a long XLA compile (40 s for a
+        # tiny table here) for tables that are split because they are big
         return False
     sizes = [optimizers.table_size(v) for v in model.trainable_variables if len(v.shape) == 2]
     return bool(sizes) and max(sizes) <= optimizers.DENSE_MAX_ELEMENTS
@@ -250,7 +255,12 @@ def fit(
     if loop.needs_own_loop(model.distribute_strategy):
         # Keras 3 fit cannot train under these strategies; embedzoo's loop reuses the same
         # pipeline, loss, optimizer and callbacks (embedzoo.training.loop).
-        return loop.distributed_fit(
+        run = (
+            parameter_server.parameter_server_fit
+            if parameter_server.is_parameter_server(model.distribute_strategy)
+            else loop.distributed_fit
+        )
+        return run(
             model,
             train,
             validation,

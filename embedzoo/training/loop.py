@@ -42,8 +42,11 @@ LOST_TASK_ERRORS = (
 
 
 def needs_own_loop(strategy: tf.distribute.Strategy) -> bool:
-    """True for strategies Keras 3 ``fit`` cannot train under (multi-worker)."""
-    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+    """True for strategies Keras 3 ``fit`` cannot train under (multi-worker, parameter servers)."""
+    return isinstance(
+        strategy,
+        (tf.distribute.MultiWorkerMirroredStrategy, tf.distribute.ParameterServerStrategy),
+    )
 
 
 def weights_fingerprint(model) -> str:

@@ -9,6 +9,8 @@ Datasets carry the global batch size; under a ``tf.distribute`` strategy Keras s
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import tensorflow as tf
 
@@ -38,6 +40,20 @@ def encode(model, interactions: Interactions) -> tuple[np.ndarray, np.ndarray]:
 #: Offset of the per-batch sampling seeds from the shuffle seed, so negatives do not follow
 #: the permutation.
 SAMPLING_SEED_OFFSET = 1_000_003
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkerBatches:
+    """The ``shard`` of a parameter-server worker's pipeline: of the global batches ``0, 1, 2,
+    …`` of the ``(seed, epoch)`` stream, worker ``w`` of ``workers`` reads ``w, w + workers,
+    …`` and gathers only their rows.
+
+    The dataset function is traced once for every worker
+    (``ClusterCoordinator.create_per_worker_dataset``), so the worker's index is read in the
+    graph (``tf.distribute.coordinator.experimental_get_current_worker_index``), not in Python.
+    """
+
+    workers: int
 
 
 def index_batches(
@@ -73,7 +89,10 @@ def index_batches(
             ``count`` near-equal contiguous slices and this pipeline yields only its own, one
             element per replica in order, so a worker gathers only its rows. A slice's seed
             is ``[seed + SAMPLING_SEED_OFFSET, (e × batches + b) × count + replica]``: one
-            stream per replica, and with ``count = 1`` the unsharded stream.
+            stream per replica, and with ``count = 1`` the unsharded stream. A
+            :class:`WorkerBatches` instead keeps every ``workers``-th global batch (whole, with
+            its seed) on each parameter-server worker, epochs without end (a worker that ran
+            ahead reads later epochs' batches).
 
     Example:
         >>> from embedzoo.training.pipelines import index_batches
@@ -90,6 +109,11 @@ def index_batches(
         raise ValueError(f"batch_size must be positive, got {batch_size}")
     if not 0 <= first_epoch < epochs:
         raise ValueError(f"need 0 <= first_epoch < epochs, got {first_epoch} and {epochs}")
+    by_worker = shard if isinstance(shard, WorkerBatches) else None
+    if by_worker is not None:
+        if by_worker.workers < 1:
+            raise ValueError(f"WorkerBatches needs at least one worker, got {by_worker.workers}")
+        shard = None
     replicas, count = shard if shard is not None else ((0,), 1)
     replicas = [int(r) for r in replicas]
     if count < 1 or not replicas or any(not 0 <= r < count for r in replicas):
@@ -140,6 +164,12 @@ def index_batches(
             out = out.concatenate(part)
         return out
 
+    if by_worker is not None:
+        # Steps go to whichever worker is free, so a worker may run past its share of the
+        # epochs: its stream goes on into later epochs' batches (never empty, never a replay).
+        index = tf.distribute.coordinator.experimental_get_current_worker_index()
+        ds = tf.data.Dataset.range(first_epoch, 2**62).flat_map(one_epoch)
+        return ds.shard(by_worker.workers, tf.cast(index, tf.int64))
     ds = tf.data.Dataset.range(first_epoch, epochs).flat_map(one_epoch)
     if shard is not None:
         ds = ds.flat_map(slices)
@@ -227,7 +257,7 @@ def training_dataset(
     set, so a model's own pipeline needs them only for resumed or multi-worker runs.
 
     Returns:
-        ``(dataset, steps_per_epoch)``.
+        ``(dataset, steps_per_epoch)`` (``None`` steps for a :class:`WorkerBatches` shard).
     """
     spec = model.training_spec()
     extra = {}
@@ -238,6 +268,8 @@ def training_dataset(
     ds = spec.pipeline(
         model, interactions, batch_size=batch_size, shuffle=True, seed=seed, epochs=epochs, **extra
     )
+    if isinstance(shard, WorkerBatches):  # a worker's share has no fixed length
+        return ds.repeat(), None
     per_global_batch = len(shard[0]) if shard is not None else 1
     steps = int(ds.cardinality()) // (epochs - first_epoch) // per_global_batch
     # Repeated so Keras's look-ahead past the last step finds a batch instead of warning that

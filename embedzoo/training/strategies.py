@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import time
 
 import tensorflow as tf
 
@@ -19,8 +21,9 @@ _CREATED: dict = {}
 
 def get(name: str = "default") -> tf.distribute.Strategy:
     """``default`` (the current strategy), ``mirrored`` (all local GPUs, else every logical CPU),
-    ``one_device`` (``/gpu:0`` when present, else ``/cpu:0``) or ``multi_worker`` (from
-    ``TF_CONFIG``).
+    ``one_device`` (``/gpu:0`` when present, else ``/cpu:0``), ``multi_worker`` (from
+    ``TF_CONFIG``) or ``parameter_server`` (from ``TF_CONFIG``; this process is its ``chief``,
+    the other tasks run :func:`serve_task`).
 
     Example:
         >>> from embedzoo.training import strategies
@@ -55,9 +58,83 @@ def get(name: str = "default") -> tf.distribute.Strategy:
                     f" in this process (create it first, e.g. strategies.get('multi_worker')): {e}"
                 ) from e
         return _CREATED["multi_worker"]
+    if name == "parameter_server":
+        if "parameter_server" not in _CREATED:
+            config = check_tf_config()
+            for job, what in (
+                ("chief", "the coordinator, the process that runs embedzoo's fit"),
+                ("worker", "the tasks that run the training steps"),
+                ("ps", "the parameter servers that hold the variables"),
+            ):
+                if job not in config["cluster"]:
+                    raise ConfigError(
+                        f"TF_CONFIG cluster.{job}: parameter_server training needs {job!r}"
+                        f" task(s), {what}"
+                    )
+            task_type = config["task"]["type"]
+            if task_type != "chief":
+                raise ConfigError(
+                    f"TF_CONFIG task.type: this process is a {task_type!r} task, which serves the"
+                    " cluster (strategies.serve_task; `embedzoo train` does it for you); only"
+                    " the 'chief' creates the parameter_server strategy"
+                )
+            resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
+            _CREATED["parameter_server"] = tf.distribute.ParameterServerStrategy(resolver)
+        return _CREATED["parameter_server"]
     raise ConfigError(
-        f"unknown strategy {name!r}; choose default, mirrored, one_device, multi_worker"
+        f"unknown strategy {name!r}; choose default, mirrored, one_device, multi_worker,"
+        " parameter_server"
     )
+
+
+#: Seconds a worker or ps task keeps serving once the chief it had seen is gone.
+CHIEF_GRACE_SECONDS = 15.0
+
+
+def _reachable(address: str) -> bool:
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+def serve_task(grace_seconds: float = CHIEF_GRACE_SECONDS, poll_seconds: float = 1.0) -> dict:
+    """Runs this process's ``worker`` or ``ps`` task of a parameter-server cluster (TF_CONFIG).
+
+    The task is a ``tf.distribute.Server``: the chief places variables on the ps tasks and
+    schedules steps on the workers. TensorFlow's servers never stop by themselves; this one
+    returns once the chief, after it was seen, has been unreachable for ``grace_seconds`` (the
+    job is over, or the chief died: restart every task to resume). Returns the task.
+    """
+    config = check_tf_config()
+    task = config["task"]
+    if task["type"] not in ("worker", "ps"):
+        raise ConfigError(
+            f"TF_CONFIG task.type: {task['type']!r} does not serve; only 'worker' and 'ps' tasks do"
+        )
+    if "chief" not in config["cluster"]:
+        raise ConfigError("TF_CONFIG cluster.chief: a parameter-server cluster needs a chief")
+    server = tf.distribute.Server(
+        tf.train.ClusterSpec(config["cluster"]),
+        job_name=task["type"],
+        task_index=task["index"],
+        protocol="grpc",
+        start=True,
+    )
+    chief = config["cluster"]["chief"][0]
+    seen, gone_since = False, None
+    while True:
+        time.sleep(poll_seconds)
+        if _reachable(chief):
+            seen, gone_since = True, None
+        elif seen:
+            gone_since = gone_since or time.monotonic()
+            if time.monotonic() - gone_since > grace_seconds:
+                break
+    del server
+    return task
 
 
 def check_tf_config(value: str | None = None) -> dict:

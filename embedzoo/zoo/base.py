@@ -61,12 +61,17 @@ class ZooModel(Retrieval, keras.Model):
     #: ``embedzoo list -v`` can show them without building a model.
     fit_defaults: dict = {}
 
-    def __init__(self, user_vocabulary, item_vocabulary, **kwargs):
+    def __init__(self, user_vocabulary, item_vocabulary, table_shards: int = 1, **kwargs):
         # Tables, biases, scores and penalties stay float32 under a mixed-precision policy
         # (an embedding read in float16 would also cast the whole table every step); dense
         # towers built without a dtype follow the global policy and are cast back to float32.
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
+        if isinstance(table_shards, bool) or not isinstance(table_shards, int) or table_shards < 1:
+            raise ConfigError(f"table_shards must be an integer >= 1, got {table_shards!r}")
+        # Variables each user/item table is split over (Embedding(shards=...)): a
+        # ParameterServerStrategy spreads them over its parameter servers.
+        self.table_shards = int(table_shards)
         self.users = Vocabulary(user_vocabulary)
         self.items = Vocabulary(item_vocabulary)
         self.user_lookup = IdLookup(self.users, name="user_lookup")
@@ -112,6 +117,7 @@ class ZooModel(Retrieval, keras.Model):
     ) -> Embedding:
         """A built ``Embedding`` with one row per id of the ``side`` vocabulary."""
         kwargs.setdefault("dtype", "float32")
+        kwargs.setdefault("shards", self.table_shards)
         layer = Embedding(
             self.vocabulary(side).size, width, initializer, side=side, name=name, **kwargs
         )
@@ -129,7 +135,7 @@ class ZooModel(Retrieval, keras.Model):
     def side_of(self, variable) -> str | None:
         """``"user"`` / ``"item"`` for a weight indexed by that vocabulary, else ``None``."""
         for side, layers in self.indexed_tables().items():
-            if any(variable is layer.embeddings for layer in layers):
+            if any(variable is v for layer in layers for v in layer.table_variables()):
                 return side
         for weight in self.weights:
             if weight is variable:
@@ -151,6 +157,8 @@ class ZooModel(Retrieval, keras.Model):
             "trainable": self.trainable,
             "user_vocabulary": self.user_vocabulary,
             "item_vocabulary": self.item_vocabulary,
+            # only when split, so configs of single-variable models stay as they were
+            **({"table_shards": self.table_shards} if self.table_shards > 1 else {}),
             **self.model_config(),
         }
 

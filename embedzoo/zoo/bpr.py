@@ -166,10 +166,10 @@ class BPR(ZooModel):
         return self.user_factors(user_index)
 
     def candidate_vectors(self):
-        return self.item_factors.embeddings.value
+        return self.item_factors.table()
 
     def candidate_bias(self):
-        return self.item_bias.embeddings.value[:, 0]
+        return self.item_bias.table()[:, 0]
 
     def item_vectors(self):
-        return self.item_factors.embeddings.value
+        return self.item_factors.table()

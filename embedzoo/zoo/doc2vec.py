@@ -290,7 +290,7 @@ class Doc2Vec(HistoryVectorModel):
         """Items whose content vector is nearest (cosine) to each text: ``(ids [n, k], scores)``."""
         k = check_k(k)
         vectors = tf.math.l2_normalize(tf.constant(self.infer(texts, epochs)), axis=1)
-        table = tf.math.l2_normalize(self.item_table.embeddings.value, axis=1)
+        table = tf.math.l2_normalize(self.item_table.table(), axis=1)
         ids, scores = top_k(tf.matmul(vectors, table, transpose_b=True), k, padded_ids(self.items))
         return ids_out(self.items, ids), scores.numpy()
 

@@ -215,12 +215,12 @@ class DotBiasMF(ZooModel):
             std = float(values[1:].std()) if len(values) > 1 else 0.0
             if std > 0:
                 values *= self.init_std / std
-            prior.embeddings.assign(values)
+            prior.assign_table(values)
             # Columns the embedding cannot fill (rank < n_factors) keep their random start.
-            start = keras.ops.convert_to_numpy(factors.embeddings)
+            start = keras.ops.convert_to_numpy(factors.table())
             filled = np.any(values != 0, axis=0)
             start[:, filled] = values[:, filled]
-            factors.embeddings.assign(start)
+            factors.assign_table(start)
         self.prior_ready.assign(1.0)
         self.refit_prior()
 
@@ -237,7 +237,7 @@ class DotBiasMF(ZooModel):
             # [1, embedding] and the pseudo-inverse of its training rows: fixed during a fit.
             self._prior_solvers = []
             for prior, _, _, weight in sides:
-                emb = keras.ops.convert_to_numpy(prior.embeddings)
+                emb = keras.ops.convert_to_numpy(prior.table())
                 x = np.concatenate([np.ones((len(emb), 1), np.float32), emb], axis=1)
                 rows = np.flatnonzero(keras.ops.convert_to_numpy(weight) > 0)
                 self._prior_solvers.append(
@@ -246,10 +246,10 @@ class DotBiasMF(ZooModel):
         for (_, factors, mean, _), (x, rows, pinv) in zip(sides, self._prior_solvers, strict=True):
             if pinv is None:
                 continue
-            beta = pinv @ keras.ops.convert_to_numpy(factors.embeddings)[rows]
+            beta = pinv @ keras.ops.convert_to_numpy(factors.table())[rows]
             values = (x @ beta).astype(np.float32)
             values[0] = 0.0
-            mean.embeddings.assign(values)
+            mean.assign_table(values)
 
     def training_spec(self) -> TrainingSpec:
         return self.rating_spec(callbacks=(PriorRefit(),) if self.prior else ())
@@ -262,17 +262,17 @@ class DotBiasMF(ZooModel):
         return self.user_bias(user_index)[:, 0] + self.global_bias
 
     def candidate_vectors(self):
-        return self.item_factors.embeddings.value
+        return self.item_factors.table()
 
     def candidate_bias(self):
-        return self.item_bias.embeddings.value[:, 0]
+        return self.item_bias.table()[:, 0]
 
     def scores_from_logits(self, logits, user_index):
         shift = self.user_range(user_index) if self.user_y_range else None
         return squash(logits, self.y_range, shift)
 
     def item_vectors(self):
-        return self.item_factors.embeddings.value
+        return self.item_factors.table()
 
 
 class PriorRefit(keras.callbacks.Callback):

@@ -175,7 +175,7 @@ class EmbeddingNN(ZooModel):
         first = self.dense_layers[0]
         kernel = first.kernel
         u = self.user_embedding(user_index)
-        items = self.item_embedding.embeddings.value
+        items = self.item_embedding.table()
         user_part = tf.matmul(u, kernel[: self.user_embedding_size])
         item_part = tf.matmul(items, kernel[self.user_embedding_size :]) + first.bias
 
@@ -187,9 +187,9 @@ class EmbeddingNN(ZooModel):
 
         logits = scores_in_item_chunks(block, item_part, max(self.hidden_layers))
         if self.biases:
-            logits += self.user_bias(user_index) + tf.transpose(self.item_bias.embeddings.value)
+            logits += self.user_bias(user_index) + tf.transpose(self.item_bias.table())
         shift = self.user_range(user_index) if self.user_y_range else None
         return squash(logits, self.y_range, shift)
 
     def item_vectors(self):
-        return self.item_embedding.embeddings.value
+        return self.item_embedding.table()

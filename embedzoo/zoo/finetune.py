@@ -46,7 +46,18 @@ def grow(model, interactions: Interactions):
         raise ConfigError(
             f"cannot grow {model.name}: its weights depend on more than its vocabularies"
         )
+    # Tables are copied whole: a sharded table's row ranges move when its rows grow.
+    copied = set()
+    old_tables, new_tables = model.indexed_tables(), grown.indexed_tables()
+    for side in old_tables:
+        for old, new in zip(old_tables[side], new_tables[side], strict=True):
+            rows = keras.ops.convert_to_numpy(new.table())
+            rows[: old.input_dim] = keras.ops.convert_to_numpy(old.table())
+            new.assign_table(rows)
+            copied.update(id(v) for v in new.table_variables())
     for old, new in zip(old_weights, new_weights, strict=True):
+        if id(new) in copied:
+            continue
         value = keras.ops.convert_to_numpy(old)
         if tuple(old.shape) == tuple(new.shape):
             new.assign(value)
@@ -68,7 +79,7 @@ def _freeze_old(model, n_users: int, n_items: int) -> tuple[list, list]:
     tables = [layer for layers in model.indexed_tables().values() for layer in layers]
     for layer in tables:
         layer.frozen_rows = n_users if layer.side == "user" else n_items
-    growing = {id(layer.embeddings) for layer in tables}
+    growing = {id(v) for layer in tables for v in layer.table_variables()}
     variables = []
     for variable in model.trainable_variables:
         if id(variable) not in growing:

@@ -123,7 +123,7 @@ class HistoryVectorModel(ZooModel):
             wanted = (self.items.size, self.vector_size)
             raise ValueError(f"expected vectors of shape {wanted}, got {vectors.shape}")
         vectors[0] = 0.0
-        self.item_table.embeddings.assign(vectors)
+        self.item_table.assign_table(vectors)
 
     def history_of(self, user_id) -> np.ndarray:
         """Raw ids of a user's remembered last items, oldest first (empty if unknown)."""
@@ -181,10 +181,10 @@ class HistoryVectorModel(ZooModel):
 
     # -- the contract ----------------------------------------------------------------------
     def item_vectors(self):
-        return self.item_table.embeddings.value
+        return self.item_table.table()
 
     def _table(self):
-        table = self.item_table.embeddings.value
+        table = self.item_table.table()
         return tf.math.l2_normalize(table, axis=1) if self.scoring == "cosine" else table
 
     def _popularity(self):
@@ -226,5 +226,5 @@ class HistoryVectorModel(ZooModel):
 
     def has_vector(self, item_ids) -> np.ndarray:
         """Whether each raw item id has a trained (non-zero) vector."""
-        rows = self.item_table.embeddings.numpy()[self.items.lookup(item_ids)]
+        rows = self.item_table.table().numpy()[self.items.lookup(item_ids)]
         return np.any(rows != 0.0, axis=1)

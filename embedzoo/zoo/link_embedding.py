@@ -164,17 +164,17 @@ class LinkEmbedding(ZooModel):
         return tf.math.l2_normalize(self.link_embedding(user_index), axis=-1)
 
     def candidate_vectors(self):
-        return tf.math.l2_normalize(self.entity_embedding.embeddings.value, axis=-1)
+        return tf.math.l2_normalize(self.entity_embedding.table(), axis=-1)
 
     def scores_from_logits(self, logits, user_index):
         return self._output(logits)
 
     def item_vectors(self):
-        return self.entity_embedding.embeddings.value
+        return self.entity_embedding.table()
 
     def link_vectors(self):
         """``[users.size, d]`` link representations (row 0: unknown links)."""
-        return self.link_embedding.embeddings.value
+        return self.link_embedding.table()
 
     # -- links' neighbours --------------------------------------------------------------
     def similar_links_graph(self, link_ids, k):

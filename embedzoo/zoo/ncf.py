@@ -190,13 +190,13 @@ class GMF(_NCF):
 
     def all_item_scores(self, user_index):
         p = self.gmf_user(user_index) * self.head.kernel[:, 0][None, :]
-        return tf.matmul(p, self.gmf_item.embeddings.value, transpose_b=True) + self.head.bias
+        return tf.matmul(p, self.gmf_item.table(), transpose_b=True) + self.head.bias
 
     def item_vectors(self):
-        return self.gmf_item.embeddings.value
+        return self.gmf_item.table()
 
     def candidate_vectors(self):  # logits are (h ⊙ p_u) · q_i + b: fold-ins solve for h ⊙ p_u
-        return self.gmf_item.embeddings.value
+        return self.gmf_item.table()
 
     def query_vectors(self, user_index):
         return self.gmf_user(user_index) * self.head.kernel[:, 0][None, :]
@@ -249,12 +249,12 @@ class MLP(_NCF):
         return self._tower_all_items(
             self.tower,
             self.mlp_user(user_index),
-            self.mlp_item.embeddings.value,
+            self.mlp_item.table(),
             lambda x: self.head(x)[..., 0],
         )
 
     def item_vectors(self):
-        return self.mlp_item.embeddings.value
+        return self.mlp_item.table()
 
 
 @register("neumf")
@@ -313,17 +313,17 @@ class NeuMF(_NCF):
     def all_item_scores(self, user_index):
         kernel = self.head.kernel[:, 0]
         p = self.gmf_user(user_index) * kernel[: self.n_factors][None, :]
-        gmf = tf.matmul(p, self.gmf_item.embeddings.value, transpose_b=True)
+        gmf = tf.matmul(p, self.gmf_item.table(), transpose_b=True)
         mlp = self._tower_all_items(
             self.tower,
             self.mlp_user(user_index),
-            self.mlp_item.embeddings.value,
+            self.mlp_item.table(),
             lambda x: tf.tensordot(x, kernel[self.n_factors :], axes=[[2], [0]]),
         )
         return gmf + mlp + self.head.bias
 
     def item_vectors(self):
-        return tf.concat([self.gmf_item.embeddings.value, self.mlp_item.embeddings.value], axis=1)
+        return tf.concat([self.gmf_item.table(), self.mlp_item.table()], axis=1)
 
     @classmethod
     def from_pretrained(cls, gmf: GMF, mlp: MLP, alpha: float = 0.5, **config) -> NeuMF:
@@ -356,7 +356,7 @@ class NeuMF(_NCF):
         model = cls(gmf.user_vocabulary, gmf.item_vocabulary, **settings)
         for mine, theirs in ((model.gmf_user, gmf.gmf_user), (model.gmf_item, gmf.gmf_item),
                              (model.mlp_user, mlp.mlp_user), (model.mlp_item, mlp.mlp_item)):  # fmt: skip
-            mine.embeddings.assign(theirs.embeddings)
+            mine.assign_table(theirs.table())
         for mine, theirs in zip(model.tower, mlp.tower, strict=True):
             mine.set_weights(theirs.get_weights())
         a = float(alpha)

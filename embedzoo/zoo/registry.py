@@ -11,6 +11,7 @@ import inspect
 import numbers
 
 import keras
+import tensorflow as tf
 
 from embedzoo.datasets.interactions import Interactions, Vocabulary
 from embedzoo.errors import ConfigError, UnknownModelError
@@ -87,6 +88,7 @@ def build(
     item_vocabulary=None,
     seed: int | None = None,
     strategy=None,
+    table_shards: int | None = None,
     **config,
 ) -> keras.Model:
     """Builds a registered model for some data.
@@ -101,6 +103,9 @@ def build(
         strategy: a ``tf.distribute.Strategy`` or a name for ``training.strategies.get``
             (``"mirrored"``, ...): the model's variables are created under it, and
             ``training.fit`` trains in it.
+        table_shards: variables each user and item table is split over
+            (:class:`~embedzoo.core.layers.Embedding` ``shards``); ``None``: one per parameter
+            server under a ``ParameterServerStrategy`` (tables spread over every server), else 1.
         **config: the model's constructor arguments; an unknown key raises ``ConfigError``.
 
     Example:
@@ -133,14 +138,29 @@ def build(
     # A content model (doc2vec) may serve a catalogue without users (requires_users = False).
     if len(items) == 0 or (len(users) == 0 and cls.requires_users):
         raise ConfigError(f"cannot build {name!r}: the data has no users or no items")
-    if seed is not None:
-        keras.utils.set_random_seed(int(seed))
-    if strategy is None:
-        return cls(user_vocabulary=users.to_list(), item_vocabulary=items.to_list(), **config)
     if isinstance(strategy, str):
         from embedzoo.training import strategies
 
         strategy = strategies.get(strategy)
+    if table_shards is None and isinstance(strategy, tf.distribute.ParameterServerStrategy):
+        from embedzoo.training.parameter_server import cluster_tasks
+
+        table_shards = max(1, cluster_tasks("ps"))
+    if table_shards is not None:
+        if (
+            isinstance(table_shards, bool)
+            or not isinstance(table_shards, numbers.Integral)
+            or table_shards < 1
+        ):
+            raise ConfigError(
+                f"{name}: table_shards={table_shards!r} is not accepted: expected an integer >= 1"
+            )
+        if int(table_shards) > 1:
+            config = {**config, "table_shards": int(table_shards)}
+    if seed is not None:
+        keras.utils.set_random_seed(int(seed))
+    if strategy is None:
+        return cls(user_vocabulary=users.to_list(), item_vocabulary=items.to_list(), **config)
     with strategy.scope():
         return cls(user_vocabulary=users.to_list(), item_vocabulary=items.to_list(), **config)
 

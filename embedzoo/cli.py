@@ -330,7 +330,8 @@ def cmd_train(args) -> int:
             # the same command on every task (TensorFlow's convention): these only serve
             print(
                 f"{task['type']} {task['index']}: serving the parameter-server cluster of"
-                " TF_CONFIG; the chief trains and writes the run directory", flush=True
+                " TF_CONFIG; the chief trains and writes the run directory",
+                flush=True,
             )
             strategies.serve_task()
             print(f"{task['type']} {task['index']}: the chief is gone; stopping")

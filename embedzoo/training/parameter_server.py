@@ -35,6 +35,9 @@ from embedzoo.training.callbacks import EpochTimer
 from embedzoo.training.checkpoints import Checkpoints
 from embedzoo.training.loop import LOST_TASK_ERRORS, fresh_metrics, lost_task, per_example_loss
 
+#: Steps between two reads of the epoch's running loss for the progress bar (one RPC each).
+LOSS_READ_EVERY = 16
+
 
 def is_parameter_server(strategy: tf.distribute.Strategy) -> bool:
     """True under ``tf.distribute.ParameterServerStrategy``."""
@@ -45,7 +48,11 @@ def cluster_tasks(job: str) -> int:
     """How many ``job`` tasks (``"worker"``, ``"ps"``) the cluster this process is connected to has."""
     prefix = f"/job:{job}/"
     return len(
-        {d.name.split("/device:")[0] for d in tf.config.list_logical_devices() if d.name.startswith(prefix)}
+        {
+            d.name.split("/device:")[0]
+            for d in tf.config.list_logical_devices()
+            if d.name.startswith(prefix)
+        }
     )
 
 
@@ -119,14 +126,26 @@ def parameter_server_fit(
         model.optimizer.apply(grads, model.trainable_variables)
         return tf.reduce_sum(per), count, tf.convert_to_tensor(penalty, tf.float32)
 
+    with strategy.scope():
+        # [loss sum, examples, penalty sum, steps] of the epoch, on a parameter server: steps
+        # add to it and return nothing, because a step's return value lives on its worker and
+        # is lost with it (a lost worker would stop the run at the fetch)
+        totals = tf.Variable(tf.zeros([4], tf.float64), trainable=False, name="epoch_totals")
+
     @tf.function
     def train_step(iterator):
         s, n, p = strategy.run(replica_step, args=(next(iterator),))
-        return (
-            strategy.reduce("SUM", s, axis=None),
-            strategy.reduce("SUM", n, axis=None),
-            strategy.reduce("MEAN", p, axis=None),
-        )
+        s = strategy.reduce("SUM", s, axis=None)
+        n = strategy.reduce("SUM", n, axis=None)
+        p = strategy.reduce("MEAN", p, axis=None)
+        totals.assign_add(tf.cast(tf.stack([s, n, p, 1.0]), tf.float64))
+
+    def epoch_logs() -> dict:
+        """``{"loss": …}`` of the epoch's finished steps (``{}`` before the first)."""
+        loss_sum, examples, penalty, done = (float(v) for v in totals.numpy())
+        if not done:
+            return {}
+        return {"loss": loss_sum / max(examples, 1.0) + penalty / done}
 
     # Validation runs on the coordinator, reading the variables from the parameter servers.
     val_ds = None
@@ -169,16 +188,17 @@ def parameter_server_fit(
 
     def train_epoch(epoch, iterator) -> bool:
         callback_list.on_epoch_begin(epoch)
-        # Steps are queued to whichever worker is free; results are read back in order.
-        results = [coordinator.schedule(train_step, args=(iterator,)) for _ in range(steps)]
-        loss_sum = examples = penalty = 0.0
-        for step, result in enumerate(results):
+        totals.assign(tf.zeros([4], tf.float64))
+        logs = {}
+        for step in range(steps):
             callback_list.on_train_batch_begin(step)
-            s, n, p = result.fetch()
-            loss_sum, examples, penalty = loss_sum + float(s), examples + float(n), float(p)
-            callback_list.on_train_batch_end(step, {"loss": loss_sum / max(examples, 1) + penalty})
+            # queued to whichever worker is free (schedule blocks while the queue is full)
+            coordinator.schedule(train_step, args=(iterator,))
+            if step % LOSS_READ_EVERY == LOSS_READ_EVERY - 1:
+                logs = epoch_logs()  # the steps finished so far
+            callback_list.on_train_batch_end(step, logs)
         coordinator.join()
-        logs = {"loss": loss_sum / max(examples, 1.0) + penalty}
+        logs = epoch_logs()
         if val_ds is not None:
             for metric in val_metrics:
                 metric.reset_state()

@@ -28,9 +28,14 @@ def in_process_cluster(workers=2, ps=2) -> tf.distribute.Strategy:
         "ps": [f"127.0.0.1:{free_port()}" for _ in range(ps)],
     }
     spec = tf.train.ClusterSpec(cluster)
+    # Servers in one process share its inter-op thread pool: with fewer threads than workers +
+    # 1 the workers' steps deadlock (TensorFlow's parameter-server guide sets the same).
+    config = tf.compat.v1.ConfigProto(inter_op_parallelism_threads=workers + 2)
     for job, count in (("worker", workers), ("ps", ps)):
         for i in range(count):
-            tf.distribute.Server(spec, job_name=job, task_index=i, protocol="grpc", start=True)
+            tf.distribute.Server(
+                spec, job_name=job, task_index=i, protocol="grpc", config=config, start=True
+            )
     resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(spec, rpc_layer="grpc")
     return tf.distribute.ParameterServerStrategy(resolver)
 
@@ -88,7 +93,37 @@ def one_step():
             "table_shards": ps_model.table_shards,
             "item_table_devices": devices,
         }
-    return {"models": out}
+        if name == "bpr":
+            export = compare_exports(runs["single"][2], ps_model)
+    return {"models": out, "export": export}
+
+
+def compare_exports(single, ps_model) -> dict:
+    """Exports of the same weights trained on one device and on the parameter servers."""
+    import tempfile
+
+    served = {}
+    with tempfile.TemporaryDirectory() as directory:
+        for label, model in (("single", single), ("ps", ps_model)):
+            loaded = tf.saved_model.load(str(zoo.export(model, directory, label)))
+            users = tf.constant(single.users.to_list()[:5] + [10**9], tf.int64)
+            answers = {
+                "recommend": loaded.signatures["recommend"](user_id=users, k=tf.constant(5)),
+                "similar": loaded.signatures["similar_items"](item_id=users, k=tf.constant(3)),
+            }
+            served[label] = (
+                sorted(loaded.signatures),
+                {f"{s}/{k}": v.numpy() for s, out in answers.items() for k, v in out.items()},
+            )
+    return {
+        "signatures_equal": served["single"][0] == served["ps"][0],
+        "answers_equal": all(
+            np.allclose(served["ps"][1][key], value, rtol=1e-6)
+            if value.dtype.kind == "f"
+            else np.array_equal(served["ps"][1][key], value)
+            for key, value in served["single"][1].items()
+        ),
+    }
 
 
 def ml100k():

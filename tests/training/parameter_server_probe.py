@@ -41,7 +41,9 @@ def in_process_cluster(workers=2, ps=2) -> tf.distribute.Strategy:
 
 
 # one_step: 1 worker (its one step is the default step); ml100k: 2 asynchronous workers
-STRATEGY = in_process_cluster(workers=1 if sys.argv[1] == "one_step" else 2)
+STRATEGY = in_process_cluster(
+    workers=1 if sys.argv[1] == "one_step" else int(os.environ.get("PS_PROBE_WORKERS", 2))
+)
 
 from embedzoo import training, zoo  # noqa: E402
 from tests.helpers import make_implicit, make_ratings  # noqa: E402

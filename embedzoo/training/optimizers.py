@@ -15,6 +15,12 @@ rows are summed into a dense table-shaped gradient plus a touched-row mask, and
 their values and moments). It costs O(table), not O(batch), but skips ``tf.unique`` and the
 segment sum over unique positions, and it fuses under XLA; with big batches on small tables
 it is the faster one. ``training.fit`` chooses it with XLA (``resolve_jit_compile``).
+
+Under a ``ParameterServerStrategy`` workers update the variables concurrently, so the sparse
+path adds each step's change to the moments (``scatter_add``) instead of writing the values it
+computed from the rows it read: a write would undo a concurrent step's change to the same row
+(on ML-100k such lost updates cost bpr up to 0.011 of full NDCG@10 on 2 workers; adding them,
+0.003-0.006). Everywhere else the values are written, as before.
 """
 
 from __future__ import annotations
@@ -45,6 +51,9 @@ class _DensePathMixin:
         return (
             isinstance(gradient, tf.IndexedSlices)
             and table_size(variable) <= self.dense_max_elements
+            # a whole-table write would undo other workers' concurrent steps (and move the
+            # table over the network every step)
+            and not _asynchronous()
         )
 
 
@@ -63,6 +72,11 @@ def _sum_duplicates(grad: tf.IndexedSlices) -> tuple[tf.Tensor, tf.Tensor]:
     rows, position = tf.unique(grad.indices)
     values = tf.math.unsorted_segment_sum(grad.values, position, tf.shape(rows)[0])
     return rows, values
+
+
+def _asynchronous() -> bool:
+    """True under a ``ParameterServerStrategy``, whose workers update variables concurrently."""
+    return isinstance(tf.distribute.get_strategy(), tf.distribute.ParameterServerStrategy)
 
 
 def _gather(variable, rows):
@@ -128,10 +142,17 @@ class RowwiseAdam(_DensePathMixin, keras.optimizers.Optimizer):
             self.assign_sub(variable, tf.where(mask, step_dense, tf.zeros_like(step_dense)))
         elif isinstance(gradient, tf.IndexedSlices):
             rows, g = _sum_duplicates(gradient)
-            m_rows = _gather(m, rows) * b1 + (1 - b1) * g
-            v_rows = _gather(v, rows) * b2 + (1 - b2) * tf.square(g)
-            self.assign(m, tf.IndexedSlices(m_rows, rows))
-            self.assign(v, tf.IndexedSlices(v_rows, rows))
+            m_old, v_old = _gather(m, rows), _gather(v, rows)
+            m_rows = m_old * b1 + (1 - b1) * g
+            v_rows = v_old * b2 + (1 - b2) * tf.square(g)
+            if _asynchronous():
+                # Steps of other workers update the same rows between this step's read and
+                # write: add the change instead of writing the value, so none is lost.
+                self.assign_add(m, tf.IndexedSlices(m_rows - m_old, rows))
+                self.assign_add(v, tf.IndexedSlices(v_rows - v_old, rows))
+            else:
+                self.assign(m, tf.IndexedSlices(m_rows, rows))
+                self.assign(v, tf.IndexedSlices(v_rows, rows))
             step_rows = alpha * m_rows / (tf.sqrt(v_rows) + self.epsilon)
             self.assign_sub(variable, tf.IndexedSlices(step_rows, rows))
         else:
@@ -194,7 +215,10 @@ class RowwiseAdagrad(_DensePathMixin, keras.optimizers.Optimizer):
         elif isinstance(gradient, tf.IndexedSlices):
             rows, g = _sum_duplicates(gradient)
             acc_rows = _gather(acc, rows) + tf.square(g)
-            self.assign(acc, tf.IndexedSlices(acc_rows, rows))
+            if _asynchronous():  # concurrent workers: add, so no step's change is lost
+                self.assign_add(acc, tf.IndexedSlices(tf.square(g), rows))
+            else:
+                self.assign(acc, tf.IndexedSlices(acc_rows, rows))
             step_rows = lr * g / (tf.sqrt(acc_rows) + self.epsilon)
             self.assign_sub(variable, tf.IndexedSlices(step_rows, rows))
         else:

@@ -66,7 +66,10 @@ from embedzoo.training.callbacks import EpochTimer  # noqa: E402
 
 GPU_NOTE = (
     "no GPU was lent to this run; on GPUs MirroredStrategy keeps one replica per GPU with "
-    "the same per-replica step (XLA off, one step per call while several replicas run)"
+    "the same per-replica step (XLA off, one step per call while several replicas run); "
+    "parameter-server workers each run whole global batches on their own GPU while the "
+    "tables stay in the ps tasks' host memory, so each step also pays the gather and the "
+    "sparse update over the network"
 )
 
 

@@ -122,6 +122,8 @@ def parameter_server_fit(
             count = tf.cast(tf.size(per), tf.float32)
             penalty = tf.cast(tf.add_n(model.losses), tf.float32) if model.losses else 0.0
             loss = tf.reduce_sum(per) / tf.maximum(count, 1.0) + penalty
+        for metric in train_metrics:
+            metric.update_state(y, pred, sample_weight=w)
         grads = tape.gradient(loss, model.trainable_variables)
         model.optimizer.apply(grads, model.trainable_variables)
         return tf.reduce_sum(per), count, tf.convert_to_tensor(penalty, tf.float32)
@@ -131,6 +133,7 @@ def parameter_server_fit(
         # add to it and return nothing, because a step's return value lives on its worker and
         # is lost with it (a lost worker would stop the run at the fetch)
         totals = tf.Variable(tf.zeros([4], tf.float64), trainable=False, name="epoch_totals")
+        train_metrics = fresh_metrics(spec.metrics)  # their variables live on the ps too
 
     @tf.function
     def train_step(iterator):
@@ -189,6 +192,8 @@ def parameter_server_fit(
     def train_epoch(epoch, iterator) -> bool:
         callback_list.on_epoch_begin(epoch)
         totals.assign(tf.zeros([4], tf.float64))
+        for metric in train_metrics:
+            metric.reset_state()
         logs = {}
         for step in range(steps):
             callback_list.on_train_batch_begin(step)
@@ -199,6 +204,7 @@ def parameter_server_fit(
             callback_list.on_train_batch_end(step, logs)
         coordinator.join()
         logs = epoch_logs()
+        logs.update({m.name: float(m.result()) for m in train_metrics})
         if val_ds is not None:
             for metric in val_metrics:
                 metric.reset_state()

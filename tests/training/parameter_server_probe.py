@@ -79,7 +79,7 @@ def one_step():
             # tests/zoo/test_sharded_tables.py shows shards train as one table)
             model = zoo.build(name, data, seed=0, strategy=strategy, table_shards=2, **config)
             history = training.fit(model, data, epochs=1, batch_size=batch, seed=0, verbose=0)
-            runs[label] = (history.history["loss"][0], state(model), model)
+            runs[label] = (history.history["loss"][0], state(model), model, sorted(history.history))
         ps_model = runs["ps"][2]
         devices = sorted(
             {v.value.device for t in ps_model.indexed_tables()["item"] for v in t.table_variables()}
@@ -93,6 +93,7 @@ def one_step():
             "loss_ps": runs["ps"][0],
             "max_weight_diff": diff,
             "table_shards": ps_model.table_shards,
+            "same_history_keys": runs["single"][3] == runs["ps"][3],
             "item_table_devices": devices,
         }
         if name == "bpr":

@@ -42,6 +42,7 @@ def test_one_step_on_the_parameter_servers_equals_one_default_step_and_exports_t
         assert result["loss_ps"] == pytest.approx(result["loss_single"], rel=1e-6), name
         assert result["max_weight_diff"] < 1e-6, (name, result)
         # one table, two variables, one on each parameter server
+        assert result["same_history_keys"], name  # loss, the spec's metrics, epoch_seconds
         assert result["table_shards"] == 2
         assert result["item_table_devices"] == [
             "/job:ps/replica:0/task:0/device:CPU:0",

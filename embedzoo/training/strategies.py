@@ -1,8 +1,10 @@
 """``tf.distribute`` strategies by name; models are built and trained inside their scope.
 
-``zoo.build(..., )`` under ``with strategies.get("mirrored").scope():`` creates mirrored
-variables; ``training.fit`` then runs in the model's own strategy (Keras distributes the
-datasets, which carry the global batch size).
+``zoo.build(..., strategy="mirrored")`` creates the model's variables under that strategy and
+``training.fit`` then runs in the model's own strategy: Keras ``fit`` for one machine (it
+distributes the datasets, which carry the global batch size), embedzoo's own loops for
+``multi_worker`` (``training.loop``) and ``parameter_server`` (``training.parameter_server``).
+A parameter-server cluster's ``worker`` and ``ps`` tasks run :func:`serve_task`.
 """
 
 from __future__ import annotations

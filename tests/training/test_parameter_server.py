@@ -105,6 +105,20 @@ def start(started, argv, ports, task, tmp_path, attempt):
     return p
 
 
+def embedzoo_tracebacks(stderr: str) -> list[str]:
+    """The Python exception tracebacks in ``stderr`` with a frame in embedzoo's code."""
+    out = []
+    for block in stderr.split("Traceback (most recent call last):")[1:]:
+        frames = []
+        for line in block.splitlines()[1:]:
+            if not line.startswith("  "):  # the exception line ends the traceback
+                break
+            frames.append(line)
+        if any("/embedzoo/" in frame for frame in frames):
+            out.append("\n".join(frames))
+    return out
+
+
 def committed_epochs(checkpoint_dir: Path) -> int:
     state = checkpoint_dir / "checkpoint"
     if not state.exists():
@@ -148,9 +162,10 @@ class TestCluster:  # a class of its own: pytest-xdist runs it beside the others
             assert chief.returncode == 3, err[-3000:]
             error = [line for line in err.splitlines() if line.startswith("embedzoo: error:")]
             assert len(error) == 1 and "/job:ps/replica:0/task:1 stopped" in error[0], err[-3000:]
-            # TensorFlow logs the lost connections (and may print a traceback of its own
-            # executor's clean-up); none comes from embedzoo
-            assert "/embedzoo/" not in err, err[-3000:]
+            # TensorFlow logs the lost connections (with the stack where the failed graph op
+            # was defined, and maybe a traceback of its executor's clean-up); no exception
+            # traceback runs through embedzoo
+            assert not embedzoo_tracebacks(err), err[-3000:]
             assert "--resume" in error[0]
             resumable = committed_epochs(run / "checkpoint")
             assert resumable >= 4

@@ -260,7 +260,7 @@ def fit(
             if parameter_server.is_parameter_server(model.distribute_strategy)
             else loop.distributed_fit
         )
-        return run(
+        history = run(
             model,
             train,
             validation,
@@ -286,6 +286,8 @@ def fit(
                 )
             ),
         )
+        finish(model, spec, train)
+        return history
     checkpoints, first_epoch = None, 0
     with model.distribute_strategy.scope():
         train_ds, steps = pipelines.training_dataset(
@@ -309,6 +311,7 @@ def fit(
                 history = keras.callbacks.History()
                 history.set_model(model)
                 history.on_train_begin()
+                finish(model, spec, train)
                 return history
             if first_epoch:  # the remaining epochs, on the stream they would have had
                 train_ds, _ = pipelines.training_dataset(
@@ -345,4 +348,12 @@ def fit(
                 f"training of {model.name} stopped: the loss became NaN/inf at epoch {len(losses)};"
                 " lower the learning rate or raise the regularisation"
             )
+    finish(model, spec, train)
     return history
+
+
+def finish(model, spec, train: Interactions) -> None:
+    """What the model asks for once training ends (``TrainingSpec.after_fit``)."""
+    if spec.after_fit is not None:
+        with model.distribute_strategy.scope():
+            spec.after_fit(train)

@@ -52,6 +52,8 @@ class TrainingSpec:
         fine_tune: for external engines, ``fine_tune(new, validation=, epochs=, seed=)`` →
             ``(model, history)``; ``None`` means the model cannot be fine-tuned.
         examples_per_row: training examples one interaction row yields (for throughput).
+        after_fit: ``after_fit(train)``, run once training ends (every strategy), e.g. the
+            rating models' fit of their unknown-id rows (``ZooModel.fit_unknown_rows``).
     """
 
     task: str
@@ -64,6 +66,7 @@ class TrainingSpec:
     engine: Callable | None = None
     fine_tune: Callable | None = None
     examples_per_row: int = 1
+    after_fit: Callable | None = None
 
     def __post_init__(self):
         if self.task not in TASKS:

@@ -4,8 +4,9 @@ score(u, i) = lo_u + (hi_u - lo_u) · sigmoid(p_u · q_i + b_u + b_i + b): fasta
 EmbeddingDotBias with a global bias and, optionally, a learned per-user shift of the y-range
 (lo_u = lo + Δlo_u, hi_u = hi + Δhi_u; users rate on different scales). Regularisation is an
 L2 penalty on the rows a batch uses (O(batch)), each row weighted by mean count / its count so
-that rare and frequent ids are regularised alike. Unknown users (or items) use the zero row:
-global + item (or user) bias, inside the global y-range.
+that rare and frequent ids are regularised alike. Unknown users (or items) use row 0, fitted
+after training as the count-weighted mean user (item) with its bias set so the unknown answers
+average the mean training rating (``ZooModel.fit_unknown_rows``).
 
 With ``prior="spectral"`` (the default) the factors start at a spectral embedding of the
 training data's who-rated-what matrix (``embedzoo.zoo.spectral``) and their L2 penalty is

@@ -2,8 +2,9 @@
 
 fastai's ``use_nn`` collaborative-filtering model, optionally with user and item biases added
 to the MLP's output logit (on by default: it helped on MovieLens-100k). The embeddings are
-row-wise trained tables (O(batch) updates); the MLP is dense. Unknown ids use the zero row, so
-their score is the MLP's answer for an all-zero user (or item) embedding (and a zero bias).
+row-wise trained tables (O(batch) updates); the MLP is dense. Unknown ids use row 0, fitted
+after training as the count-weighted mean embedding with its bias set so the unknown answers
+average the mean training rating (``ZooModel.fit_unknown_rows``).
 """
 
 from __future__ import annotations

@@ -12,7 +12,9 @@ Adam's moments start at zero and the model's learning-rate schedule restarts ove
 fine-tuning epochs. With the row-wise optimizers only the rows the new data touches move; with
 ``freeze_old=True`` only the new rows train: the rows of known ids get no gradient and every
 other weight (dense layers, global terms) is frozen, so predictions for known (user, item)
-pairs do not change at all — new users and items are folded in around the learned model.
+pairs do not change at all — new users and items are folded in around the learned model — and
+a rating model's unknown-id rows stay as they were; without it they are refitted from the new
+data (``ZooModel.fit_unknown_rows``).
 """
 
 from __future__ import annotations
@@ -131,6 +133,9 @@ def fine_tune(
     old_popularity = keras.ops.convert_to_numpy(model.item_popularity)
     grown = grow(model, new_interactions)
     frozen, fixed = _freeze_old(grown, n_users, n_items) if freeze_old else ([], [])
+    # row 0 (unknown ids) belongs to the old model: a rating model's fit refits it from the
+    # data it just saw, which freeze_old must not let change old answers
+    unknown_rows = [(t, t.table()[0].numpy()) for t in frozen]
     try:
         history = training.fit(
             grown,
@@ -143,6 +148,10 @@ def fine_tune(
             verbose=verbose,
         )
     finally:
+        for layer, row in unknown_rows:
+            table = layer.table().numpy()
+            table[0] = row
+            layer.assign_table(table)
         for layer in frozen:
             layer.frozen_rows = 0
         for variable in fixed:

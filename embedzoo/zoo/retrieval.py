@@ -193,12 +193,16 @@ def exclude_self(scores, query_index) -> tf.Tensor:
 def cosine_scores(table, query_index, fallback) -> tf.Tensor:
     """Cosine of rows ``query_index`` of ``table`` with every row, the query excluded.
 
-    A query whose row is zero (unknown id, or never given a vector) gets ``fallback [n]``.
+    A query that is the unknown id (row 0, which a rating model fills with an "average item")
+    or whose row is zero (never given a vector) gets ``fallback [n]``.
     """
     table = tf.math.l2_normalize(tf.cast(table, "float32"), axis=1)
-    query = tf.gather(table, tf.cast(query_index, tf.int32))
+    query_index = tf.cast(query_index, tf.int32)
+    query = tf.gather(table, query_index)
     scores = tf.matmul(query, table, transpose_b=True)
-    no_vector = tf.logical_not(tf.reduce_any(tf.not_equal(query, 0.0), axis=1))[:, None]
+    no_vector = tf.logical_or(
+        tf.equal(query_index, 0), tf.logical_not(tf.reduce_any(tf.not_equal(query, 0.0), axis=1))
+    )[:, None]
     scores = tf.where(no_vector, tf.broadcast_to(fallback[None, :], tf.shape(scores)), scores)
     return exclude_self(scores, query_index)
 

@@ -18,16 +18,23 @@ def test_scores_stay_inside_y_range(tiny):
     assert scores.min() > 1.0 and scores.max() < 5.0
 
 
-def test_unknown_user_score_is_the_bias_only_score(tiny):
+def test_unknown_user_and_item_answers_are_calibrated_average_rows(tiny):
+    """Row 0 is the count-weighted mean of the trained rows, its bias set so the unknown
+    answers average the mean training rating (ZooModel.fit_unknown_rows)."""
     model = zoo.build("dot_bias_mf", tiny, n_factors=4)
     training.fit(model, tiny, epochs=2, batch_size=64, verbose=0)
-    item = tiny.items.ids[3]
-    logit = (
-        model.global_bias.numpy()
-        + model.item_bias.embeddings.numpy()[tiny.items.lookup([item])[0], 0]
+    users = tiny.user_index
+    counts = np.bincount(users, minlength=tiny.users.size)[1:]
+    factors = model.user_factors.table().numpy()
+    np.testing.assert_allclose(
+        factors[0], counts @ factors[1:] / counts.sum(), rtol=1e-4, atol=1e-6
     )
-    expected = 5.5 / (1 + np.exp(-logit))
-    np.testing.assert_allclose(model.score([10**9], [item]), [expected], rtol=1e-5)
+    mean = tiny.frame.rating.mean()
+    unknown_user = model.score(np.full(len(tiny), 10**9), tiny.frame.item.to_numpy())
+    unknown_item = model.score(tiny.frame.user.to_numpy(), np.full(len(tiny), 10**9))
+    assert abs(unknown_user.mean() - mean) < 1e-3 and abs(unknown_item.mean() - mean) < 1e-3
+    # the item still matters for an unknown user (not one constant answer)
+    assert np.ptp(model.score([10**9] * 5, tiny.items.ids[:5])) > 0
 
 
 def test_item_bias_table_has_titles_and_order(tiny):
@@ -123,8 +130,9 @@ def test_fine_tuning_keeps_the_prior_and_gives_new_rows_zero_embedding(tiny):
         tuned.user_prior.embeddings.numpy()[:n], model.user_prior.embeddings.numpy()
     )
     assert not tuned.user_prior.embeddings.numpy()[n:].any()
+    # known rows keep their values; row 0 (unknown users) is refitted after every fit
     np.testing.assert_array_equal(
-        tuned.user_factors.embeddings.numpy()[:n], model.user_factors.embeddings.numpy()
+        tuned.user_factors.embeddings.numpy()[1:n], model.user_factors.embeddings.numpy()[1:]
     )
 
 

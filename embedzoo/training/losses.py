@@ -102,3 +102,27 @@ class LogLoss(keras.losses.Loss):
         y_pred = keras.ops.convert_to_tensor(y_pred)
         y_true = keras.ops.cast(y_true, y_pred.dtype)
         return keras.ops.binary_crossentropy(y_true, y_pred, from_logits=False)
+
+
+@keras.saving.register_keras_serializable(package="embedzoo")
+class InBatchSoftmax(keras.losses.Loss):
+    """Softmax cross-entropy per row of ``[batch, candidates]`` logits whose row ``r`` has its
+    positive in column ``r`` (the in-batch pipeline's layout); ``y_true`` is not read.
+
+    Example:
+        >>> import numpy as np
+        >>> from embedzoo.training.losses import InBatchSoftmax
+        >>> round(float(InBatchSoftmax()(np.zeros(2), np.zeros((2, 4)))), 4)  # log 4
+        1.3863
+    """
+
+    def __init__(self, name: str = "in_batch_softmax", **kwargs):
+        super().__init__(name=name, **kwargs)
+
+    def call(self, y_true, y_pred):
+        logits = keras.ops.cast(keras.ops.convert_to_tensor(y_pred), "float32")
+        rows = keras.ops.shape(logits)[0]
+        positive = keras.ops.take_along_axis(
+            logits, keras.ops.expand_dims(keras.ops.arange(rows), 1), axis=1
+        )[:, 0]
+        return keras.ops.logsumexp(logits, axis=1) - positive

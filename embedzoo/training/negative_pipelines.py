@@ -187,3 +187,52 @@ def pointwise_negatives(
         len(users), batch_size, shuffle, seed, epochs, True, first_epoch=first_epoch, shard=shard
     )
     return ds.map(gather, num_parallel_calls=AUTOTUNE, deterministic=True).prefetch(AUTOTUNE)
+
+
+def in_batch(
+    model,
+    interactions: Interactions,
+    batch_size: int = 1024,
+    shuffle: bool = True,
+    seed: int = 0,
+    *,
+    uniform_negatives: int = 0,
+    recency_weight: float = 0.0,
+    recency_power: float = 1.0,
+    epochs: int = 1,
+    first_epoch: int = 0,
+    shard: tuple | None = None,
+) -> tf.data.Dataset:
+    """``({"user": u [b], "item": i [b], "negatives": n [m]}, zeros [b], weight [b])`` batches of known
+    positive pairs for an in-batch softmax (the two-tower model): each row's negatives are the
+    other rows' items, plus ``m = uniform_negatives`` items drawn uniformly from the catalogue
+    in the graph, from the batch's ``(seed, epoch, batch)`` stream. The label is unused
+    (:class:`~embedzoo.training.losses.InBatchSoftmax`: row ``r``'s positive is column ``r``);
+    ``weight`` is the row's recency weight (:func:`recency_weights`; 1 unless
+    ``recency_weight`` > 0).
+
+    Example:
+        >>> from embedzoo.training.negative_pipelines import in_batch
+        >>> ds = in_batch(two_tower, train, batch_size=256, uniform_negatives=64)  # doctest: +SKIP
+        >>> inputs, _ = next(iter(ds))                                          # doctest: +SKIP
+        >>> inputs["item"].shape, inputs["negatives"].shape                     # doctest: +SKIP
+        (TensorShape([256]), TensorShape([64]))
+    """
+    users, items, weights = _positives(model, interactions, recency_weight, recency_power)
+    cols = {"user": tf.constant(users), "item": tf.constant(items), "w": tf.constant(weights)}
+    m, n_items = int(uniform_negatives), int(model.items.size)
+
+    def gather(positions, s):
+        x = {
+            "user": tf.gather(cols["user"], positions),
+            "item": tf.gather(cols["item"], positions),
+            "negatives": tf.random.stateless_uniform(
+                [m], seed=s, minval=1, maxval=max(n_items, 2), dtype=tf.int32
+            ),
+        }
+        return x, tf.zeros(tf.shape(positions), tf.float32), tf.gather(cols["w"], positions)
+
+    ds = index_batches(
+        len(users), batch_size, shuffle, seed, epochs, True, first_epoch=first_epoch, shard=shard
+    )
+    return ds.map(gather, num_parallel_calls=AUTOTUNE, deterministic=True).prefetch(AUTOTUNE)

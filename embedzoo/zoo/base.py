@@ -172,6 +172,13 @@ class ZooModel(Retrieval, keras.Model):
         return {}
 
     @classmethod
+    def data_config(cls, data: Interactions, config: dict) -> dict:
+        """Constructor arguments ``zoo.build`` derives from the data (besides the
+        vocabularies), given the caller's ``config``; ``"item_vocabulary"`` (a ``Vocabulary``)
+        replaces the data's item vocabulary. None for id models."""
+        return {}
+
+    @classmethod
     def from_config(cls, config):
         return cls(**config)
 

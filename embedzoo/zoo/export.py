@@ -162,8 +162,9 @@ def build_archive(model) -> keras.export.ExportArchive:
 
 
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
-#: endpoint inputs with one entry per request row (others: ``k``, per-request item lists)
-ROW_INPUTS = ("user_id", "item_id", "item_id_lists", "link_id")
+#: endpoint inputs that are one per request, not one entry per row (``k``, item lists); every
+#: other input (ids, id lists, raw features) has one entry per request row
+REQUEST_INPUTS = ("k", "allow_item_ids", "exclude_item_ids")
 
 
 def warmup_requests(model, name: str, batch: int = 4) -> list:
@@ -178,10 +179,10 @@ def warmup_requests(model, name: str, batch: int = 4) -> list:
         specs = tf.nest.flatten(specs)  # `serve` takes a dict
         feeds = {spec.name: model.example_inputs(spec.name, batch) for spec in specs}
         # inputs with one entry per row share a batch size; per-request lists keep theirs
-        n = min(len(v) for name, v in feeds.items() if name in ROW_INPUTS)
+        n = min(len(v) for name, v in feeds.items() if name not in REQUEST_INPUTS)
         for spec in specs:
             values = feeds[spec.name]
-            values = values[:n] if spec.name in ROW_INPUTS else values
+            values = values[:n] if spec.name not in REQUEST_INPUTS else values
             if spec.dtype == tf.string:
                 values = np.asarray(values).astype(str)
             request.inputs[spec.name].CopyFrom(tf.make_tensor_proto(values, spec.dtype))

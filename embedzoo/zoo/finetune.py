@@ -38,6 +38,12 @@ def grow(model, interactions: Interactions):
     """
     users = model.users.extend(interactions.frame["user"].to_numpy())
     items = model.items.extend(interactions.frame["item"].to_numpy())
+    return grow_to(model, users, items)
+
+
+def grow_to(model, users, items):
+    """A copy of ``model`` with the vocabularies ``users`` and ``items`` (extensions of its own,
+    known ids first), new rows initialised, every other weight copied (see :func:`grow`)."""
     config = dict(
         model.get_config(), user_vocabulary=users.to_list(), item_vocabulary=items.to_list()
     )

@@ -128,6 +128,11 @@ def build(
     check_config(name, cls, config)
     if isinstance(data, Interactions):
         users, items = data.users, data.items
+        # what a model reads from the data itself (feature models: feature specs, and the
+        # items of the item feature table); keys the caller gave win
+        derived = cls.data_config(data, config)
+        items = derived.pop("item_vocabulary", items)
+        config = {**derived, **config}
     elif isinstance(data, tuple) and len(data) == 2:
         users, items = data
     elif data is None:

@@ -1,0 +1,510 @@
+"""``two_tower``: retrieval over user and item features, in-batch softmax with logQ correction.
+
+A query tower reads a user's id embedding and features, a candidate tower an item's id
+embedding and features; each is an MLP ending in an L2-normalised vector, and the score is
+their dot product (the retrieval model of TensorFlow Recommenders; Yi et al., RecSys 2019).
+Training is a softmax over the batch's items (:func:`~embedzoo.training.negative_pipelines.
+in_batch`) divided by ``temperature``, with
+
+- **logQ correction**: the logit of a candidate drops by ``log q`` (``keras_rs.layers.
+  SamplingProbabilityCorrection``), ``q`` its training frequency: the probability that it is
+  one of the batch's items, which would otherwise make popular items the negatives most often;
+- **accidental hits removed**: another row's item equal to this row's positive is not a
+  negative (masked here: keras-rs 0.4.0's ``RemoveAccidentalHits`` adds the smallest normal
+  float instead of a very negative one, which leaves the logits as they were);
+- optional **mixed negatives** (Yang et al., WWW 2020): ``uniform_negatives`` items drawn
+  uniformly per batch join the candidates (their correction: the uniform probability);
+- **id dropout** (DropoutNet, Volkovs et al., 2017): an example's id embedding is zeroed with
+  probability ``id_dropout``, so the towers also learn to answer from features alone, which is
+  what they do for an item or user no interaction has reached.
+
+Features come from the data's feature tables (``Interactions.user_metadata`` /
+``item_metadata``) through feature specs (:mod:`embedzoo.datasets.features`) adapted when the
+model is built; the model stores the codes of every known id and runs the preprocessing layers
+(:class:`~embedzoo.core.features.FeatureEncoder`) only on raw features at request time
+(``recommend_for_features``, ``add_items`` and the SavedModel's ``recommend_for_features``).
+**Every item of the item feature table** is in the item vocabulary, also those without training
+interactions: their candidate vectors come from their features (their id rows stay zero).
+
+Unknown ids: an unknown item is an item without features (codes 0); an unknown user gets the
+average query of the training users (fitted after training, like the rating models' average
+user), so ``recommend`` answers them with the items the average user would get.
+
+Example:
+    >>> from embedzoo import datasets, training, zoo
+    >>> data = datasets.load_ml100k()                          # doctest: +SKIP
+    >>> model = zoo.build("two_tower", data, seed=0)           # features from data's tables
+    >>> training.fit(model, data)                              # doctest: +SKIP
+    >>> model.recommend_for_features({"age": [25], "gender": ["F"], "occupation": ["writer"],
+    ...                               "zip_code": ["10003"]}, k=5)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import functools
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from embedzoo.core.features import FeatureEncoder
+from embedzoo.datasets.features import check_feature_table, infer_feature_specs, spec_inputs
+from embedzoo.errors import ConfigError, DataError
+from embedzoo.training.losses import InBatchSoftmax
+from embedzoo.training.negative_pipelines import in_batch
+from embedzoo.training.spec import TrainingSpec
+from embedzoo.zoo.base import ZooModel
+from embedzoo.zoo.bpr import check_recency
+from embedzoo.zoo.registry import register
+from embedzoo.zoo.retrieval import padded_ids, top_k
+
+#: the logit a removed accidental hit gets (after the temperature)
+MASKED_LOGIT = -1e9
+
+
+@register("two_tower")
+class TwoTower(ZooModel):
+    """Two towers (query: user id + user features; candidate: item id + item features).
+
+    Args:
+        user_vocabulary, item_vocabulary: raw ids (see ``ZooModel``); ``zoo.build`` adds
+            every item of the data's item feature table.
+        user_features, item_features: feature specs (``zoo.build`` infers them from the
+            data's feature tables; see :mod:`embedzoo.datasets.features`).
+        feature_kinds: column → kind overrides for that inference (``"skip"`` drops one).
+        embedding_dim: width of the id embeddings and of the towers' output vectors.
+        feature_dim: width of each feature's embedding.
+        hidden_units: hidden ReLU layers of each tower.
+        use_user_ids, use_item_ids: include the id embedding in a tower (without it the
+            tower reads only features).
+        id_dropout: probability that an example's id embedding is zeroed in training.
+        temperature: the in-batch logits are ``score / temperature``.
+        logq_correction: subtract the log of each candidate's sampling probability.
+        uniform_negatives: extra negatives per batch, drawn uniformly from the catalogue.
+        recency_weight, recency_power: weight of a training row by its position in its
+            user's history, as in ``bpr`` (needs timestamps; ignored without).
+        l2: L2 penalty on the id rows a batch uses.
+
+    The defaults were chosen on a validation cut of the training part of the ranking
+    protocol (docs/two_tower.md), never on its test users.
+    """
+
+    task = "ranking"
+    fit_defaults = {
+        "epochs": 30, "batch_size": 512, "optimizer": "adam", "learning_rate": 0.003,
+        "schedule": "warmup_cosine",
+    }  # fmt: skip
+
+    def __init__(
+        self,
+        user_vocabulary,
+        item_vocabulary,
+        user_features=(),
+        item_features=(),
+        feature_kinds=None,
+        embedding_dim: int = 64,
+        feature_dim: int = 16,
+        hidden_units=(128,),
+        use_user_ids: bool = True,
+        use_item_ids: bool = True,
+        id_dropout: float = 0.2,
+        temperature: float = 0.05,
+        logq_correction: bool = True,
+        uniform_negatives: int = 0,
+        recency_weight: float = 10.0,
+        recency_power: float = 8.0,
+        l2: float = 0.0,
+        **kwargs,
+    ):
+        super().__init__(user_vocabulary, item_vocabulary, **kwargs)
+        self.user_features = [dict(s) for s in user_features]
+        self.item_features = [dict(s) for s in item_features]
+        self.feature_kinds = dict(feature_kinds or {})
+        self.embedding_dim = int(embedding_dim)
+        self.feature_dim = int(feature_dim)
+        self.hidden_units = [int(u) for u in hidden_units]
+        self.use_user_ids, self.use_item_ids = bool(use_user_ids), bool(use_item_ids)
+        self.id_dropout = float(id_dropout)
+        self.temperature = float(temperature)
+        self.logq_correction = bool(logq_correction)
+        self.uniform_negatives = int(uniform_negatives)
+        self.recency_weight, self.recency_power = check_recency(recency_weight, recency_power)
+        self.l2 = float(l2)
+        if self.embedding_dim < 1 or self.feature_dim < 1 or min(self.hidden_units + [1]) < 1:
+            raise ConfigError("embedding_dim, feature_dim and hidden_units must be >= 1")
+        if not 0 <= self.id_dropout < 1:
+            raise ConfigError(f"id_dropout must lie in [0, 1), got {id_dropout}")
+        if self.temperature <= 0:
+            raise ConfigError(f"temperature must be > 0, got {temperature}")
+        if self.uniform_negatives < 0 or self.l2 < 0:
+            raise ConfigError("uniform_negatives and l2 must be >= 0")
+        for side, uses_ids, specs in (
+            ("user", self.use_user_ids, self.user_features),
+            ("item", self.use_item_ids, self.item_features),
+        ):
+            if not uses_ids and not specs:
+                raise ConfigError(f"use_{side}_ids=False needs {side} features; the data has none")
+        init = keras.initializers.RandomNormal(stddev=0.01)
+        self.user_ids = self.table("user", "user_embedding", self.embedding_dim, init)
+        self.item_ids = self.table("item", "item_embedding", self.embedding_dim, init)
+        # 1 for ids some training data reached; the id rows of the others are kept at zero, so
+        # an id without interactions (a cold item, an added one) is exactly its features.
+        # (Zero-initialised tables instead would start training at a saddle: every vector
+        # equal, every gradient zero.)
+        self.user_trained = self.add_row_weight("user", "user_trained")
+        self.item_trained = self.add_row_weight("item", "item_trained")
+        self.user_encoder = FeatureEncoder(self.user_features, self.feature_dim, name="user_feat")
+        self.item_encoder = FeatureEncoder(self.item_features, self.feature_dim, name="item_feat")
+        # the codes of every known id's features (row 0: none), filled by remember / add_items
+        self.user_codes = [self._code_weight("user", s) for s in self.user_features]
+        self.item_codes = [self._code_weight("item", s) for s in self.item_features]
+        self.query_tower = self._tower("query", self.user_encoder.width)
+        self.candidate_tower = self._tower("candidate", self.item_encoder.width)
+        self.unknown_query = self.add_weight(
+            shape=(self.embedding_dim,), initializer="zeros", trainable=False, name="unknown_query"
+        )
+        self.dropout_seed = keras.random.SeedGenerator(0, name="id_dropout_seed")
+        self.built = True
+
+    def _code_weight(self, side: str, spec: dict):
+        return self.add_row_weight(
+            side,
+            f"{side}_codes_{spec['name']}",
+            FeatureEncoder.code_width(spec),
+            dtype=FeatureEncoder.code_dtype(spec),
+        )
+
+    def _tower(self, name: str, feature_width: int):
+        tower = keras.Sequential(
+            [
+                keras.layers.Dense(u, activation="relu", name=f"{name}_hidden_{j}")
+                for j, u in enumerate(self.hidden_units)
+            ]
+            + [keras.layers.Dense(self.embedding_dim, name=f"{name}_out")],
+            name=f"{name}_tower",
+        )
+        tower.build((None, self.embedding_dim + feature_width))
+        return tower
+
+    def model_config(self) -> dict:
+        return {
+            "user_features": self.user_features,
+            "item_features": self.item_features,
+            "feature_kinds": self.feature_kinds,
+            "embedding_dim": self.embedding_dim,
+            "feature_dim": self.feature_dim,
+            "hidden_units": self.hidden_units,
+            "use_user_ids": self.use_user_ids,
+            "use_item_ids": self.use_item_ids,
+            "id_dropout": self.id_dropout,
+            "temperature": self.temperature,
+            "logq_correction": self.logq_correction,
+            "uniform_negatives": self.uniform_negatives,
+            "recency_weight": self.recency_weight,
+            "recency_power": self.recency_power,
+            "l2": self.l2,
+        }
+
+    @classmethod
+    def data_config(cls, data, config: dict) -> dict:
+        """What ``zoo.build`` reads from the data: every item of the item feature table in the
+        vocabulary, and the feature specs adapted on the feature tables."""
+        kinds = dict(config.get("feature_kinds") or {})
+        out = {}
+        for side, table in (("user", data.user_metadata), ("item", data.item_metadata)):
+            if table is not None:
+                check_feature_table(
+                    table, f"{data.source or 'interactions'}: {side} features", side
+                )
+            if f"{side}_features" not in config:
+                own = {k: v for k, v in kinds.items() if table is not None and k in table.columns}
+                out[f"{side}_features"] = infer_feature_specs(table, own, where=f"{side} features")
+        unused = sorted(
+            set(kinds)
+            - {c for t in (data.user_metadata, data.item_metadata) if t is not None for c in t}
+        )
+        if unused:
+            raise ConfigError(f"feature_kinds names column(s) {unused} no feature table has")
+        if data.item_metadata is not None:
+            out["item_vocabulary"] = data.items.extend(data.item_metadata.index.to_numpy())
+        return out
+
+    # -- features of known ids -------------------------------------------------------------
+    def remember(self, interactions) -> None:
+        super().remember(interactions)
+        self.set_features("user", interactions.user_metadata)
+        self.set_features("item", interactions.item_metadata)
+        users = self.users.lookup(interactions.frame["user"].to_numpy())
+        items = self.items.lookup(interactions.frame["item"].to_numpy())
+        known = (users > 0) & (items > 0)
+        self.mark_trained("user", users[known])
+        self.mark_trained("item", items[known])
+
+    def mark_trained(self, side: str, index=()) -> None:
+        """Flags the rows ``index`` as trained and zeroes the id rows never flagged."""
+        flag = self.user_trained if side == "user" else self.item_trained
+        table = self.user_ids if side == "user" else self.item_ids
+        trained = keras.ops.convert_to_numpy(flag).copy()
+        trained[np.asarray(index, dtype=np.int64)] = 1.0
+        trained[0] = 0.0
+        flag.assign(trained)
+        rows = keras.ops.convert_to_numpy(table.table()).copy()
+        rows[trained == 0] = 0.0
+        table.assign_table(rows)
+
+    def set_features(self, side: str, table: pd.DataFrame | None, where: str | None = None):
+        """Stores the codes of the features of ``table``'s ids that the model knows (other ids
+        in the table are ignored; ids not in it keep their codes)."""
+        specs = self.user_features if side == "user" else self.item_features
+        if table is None or not specs:
+            return
+        where = where or f"{side} features"
+        check_feature_table(table, where, side)
+        vocabulary = self.vocabulary(side)
+        index = vocabulary.lookup(vocabulary.coerce(table.index.to_numpy()))
+        rows = index > 0
+        if not rows.any():
+            return
+        missing = [s["name"] for s in specs if s["name"] not in table.columns]
+        if missing:
+            raise DataError(f"{where}: missing feature column(s) {missing}")
+        encoder = self.user_encoder if side == "user" else self.item_encoder
+        raw = {s["name"]: spec_inputs(s, table[s["name"]][rows], where) for s in specs}
+        codes = encoder.codes(raw)
+        for spec, weight in zip(
+            specs, self.user_codes if side == "user" else self.item_codes, strict=True
+        ):
+            values = keras.ops.convert_to_numpy(weight).copy()
+            values[index[rows]] = keras.ops.convert_to_numpy(codes[spec["name"]])
+            weight.assign(values)
+        self.clear_graph_functions()
+
+    def _stored_codes(self, side: str, index) -> dict:
+        specs = self.user_features if side == "user" else self.item_features
+        weights = self.user_codes if side == "user" else self.item_codes
+        return {s["name"]: tf.gather(w, index) for s, w in zip(specs, weights, strict=True)}
+
+    # -- towers ----------------------------------------------------------------------------
+    def _vector(self, side: str, ids, codes, training: bool = False):
+        """The normalised tower output of id embeddings ``ids [n, d]`` and feature codes."""
+        encoder, tower = (
+            (self.user_encoder, self.query_tower)
+            if side == "user"
+            else (self.item_encoder, self.candidate_tower)
+        )
+        uses_ids = self.use_user_ids if side == "user" else self.use_item_ids
+        if not uses_ids:
+            ids = tf.zeros_like(ids)
+        elif training and self.id_dropout:
+            keep = keras.random.uniform(tf.shape(ids)[:1], seed=self.dropout_seed)
+            ids = ids * tf.cast(keep >= self.id_dropout, ids.dtype)[:, None]
+        parts = [ids] + ([encoder(codes)] if encoder.specs else [])
+        out = tower(tf.concat(parts, -1))
+        return tf.math.l2_normalize(tf.cast(out, "float32"), axis=-1)
+
+    def user_vectors(self, user_index, training: bool = False):
+        return self._vector(
+            "user", self.user_ids(user_index), self._stored_codes("user", user_index), training
+        )
+
+    def item_tower(self, item_index, training: bool = False):
+        return self._vector(
+            "item", self.item_ids(item_index), self._stored_codes("item", item_index), training
+        )
+
+    def call(self, inputs, training=False):
+        """Scores ``user · item`` of ``inputs["item"]`` (``[b]`` or ``[b, m]``) for
+        ``inputs["user"]``; with ``inputs["negatives"]`` (the in-batch pipeline) the in-batch
+        logits ``[b, b + m]`` instead: every row's user against the batch's items and the
+        ``m`` uniform negatives, corrected and divided by the temperature."""
+        users, items = inputs["user"], inputs["item"]
+        if "negatives" not in inputs:
+            q = self.user_vectors(users, training)
+            flat = tf.reshape(items, [-1])
+            c = tf.reshape(
+                self.item_tower(flat, training), [-1, *items.shape[1:], self.embedding_dim]
+            )
+            if items.shape.rank == 2:
+                q = q[:, None, :]
+            return tf.reduce_sum(q * c, -1)
+        items = tf.cast(items, "int32")
+        negatives = tf.cast(inputs["negatives"], "int32")
+        users = tf.cast(users, "int32")
+        candidates = tf.concat([items, negatives], 0)
+        q = self.user_vectors(users, training)
+        c = self.item_tower(candidates, training)
+        if training and self.l2:
+            norms = tf.reduce_sum(tf.square(self.user_ids(users)), -1) + tf.reduce_sum(
+                tf.square(self.item_ids(items)), -1
+            )
+            self.add_loss(self.l2 * tf.reduce_mean(norms))
+        logits = tf.matmul(q, c, transpose_b=True) / self.temperature
+        if self.logq_correction:
+            logits = self.corrected(logits, items, negatives)
+        # another row's item (or a uniform negative) equal to this row's positive: not a negative
+        hit = tf.equal(items[:, None], candidates[None, :])
+        own = tf.concat(
+            [
+                tf.eye(tf.shape(items)[0], dtype=tf.bool),
+                tf.zeros_like(hit[:, tf.shape(items)[0] :]),
+            ],
+            1,
+        )
+        return tf.where(hit & ~own, tf.constant(MASKED_LOGIT, logits.dtype), logits)
+
+    def corrected(self, logits, items, negatives):
+        """``logits - log q`` per candidate column: ``q`` is an in-batch item's share of the
+        training rows and, for a uniform negative, ``m / (b · n)`` (its expected count per
+        batch row, on the same scale)."""
+        import keras_rs
+
+        popularity = tf.cast(self.item_popularity, "float32")
+        share = tf.gather(popularity, items) / tf.maximum(tf.reduce_sum(popularity), 1.0)
+        m = tf.cast(tf.shape(negatives)[0], "float32")
+        b = tf.cast(tf.shape(items)[0], "float32")
+        uniform = tf.fill(tf.shape(negatives), m / (b * float(max(self.items.size - 1, 1))))
+        q = tf.concat([share, uniform], 0)
+        layer = keras_rs.layers.SamplingProbabilityCorrection()
+        return layer(logits, tf.broadcast_to(q[None, :], tf.shape(logits)))
+
+    # -- training --------------------------------------------------------------------------
+    def training_spec(self) -> TrainingSpec:
+        pipeline = functools.partial(
+            in_batch,
+            uniform_negatives=self.uniform_negatives,
+            recency_weight=self.recency_weight,
+            recency_power=self.recency_power,
+        )
+        return TrainingSpec(
+            task=self.task,
+            pipeline=pipeline,
+            loss=InBatchSoftmax(),
+            defaults=self.fit_defaults,
+            after_fit=self.fit_unknown_query,
+        )
+
+    def fit_unknown_query(self, interactions) -> None:
+        """After training: the unknown user's query is the mean query of the training rows'
+        users (each user weighted by their rows)."""
+        users = self.users.lookup(interactions.frame["user"].to_numpy())
+        counts = np.bincount(users[users > 0], minlength=self.users.size).astype("float32")
+        if counts.sum() == 0:
+            return
+        queries = keras.ops.convert_to_numpy(self.user_vectors(tf.range(self.users.size)))
+        self.unknown_query.assign(counts @ queries / counts.sum())
+        self.clear_graph_functions()
+
+    # -- scoring pieces --------------------------------------------------------------------
+    def query_vectors(self, user_index):
+        vectors = self.user_vectors(user_index)
+        unknown = tf.equal(user_index, 0)[:, None]
+        return tf.where(unknown, tf.cast(self.unknown_query, vectors.dtype)[None, :], vectors)
+
+    def candidate_vectors(self):
+        return self.item_tower(tf.range(self.items.size))
+
+    def item_vectors(self):
+        return self.candidate_vectors()
+
+    def learned_query_norm(self):
+        return None  # the towers' vectors have unit norm
+
+    # -- raw features at request time ------------------------------------------------------
+    def feature_scores(self, raw: dict):
+        """``[n, items.size]`` scores for users known only by raw features (no id)."""
+        codes = self.user_encoder.codes(raw)
+        n = tf.shape(next(iter(codes.values())))[0] if codes else tf.constant(1)
+        ids = tf.zeros([n, self.embedding_dim], self.user_ids.compute_dtype)
+        q = self._vector("user", ids, codes)
+        return tf.matmul(q, self.candidate_vectors(), transpose_b=True)
+
+    def recommend_for_features_graph(self, raw: dict, k):
+        scores = self.feature_scores(raw)
+        scores = tf.concat([tf.fill([tf.shape(scores)[0], 1], -np.inf), scores[:, 1:]], 1)
+        return top_k(scores, k, padded_ids(self.items))
+
+    def feature_frame(self, side: str, features) -> dict:
+        """Raw feature columns (a DataFrame, or a dict of equal-length lists) as the arrays
+        the encoder reads; a missing column is all missing values."""
+        specs = self.user_features if side == "user" else self.item_features
+        frame = features if isinstance(features, pd.DataFrame) else pd.DataFrame(features)
+        unknown = sorted(set(frame.columns) - {s["name"] for s in specs})
+        if unknown:
+            raise DataError(
+                f"{side} features: unknown column(s) {unknown}; the model reads"
+                f" {[s['name'] for s in specs]}"
+            )
+        n = len(frame)
+        return {
+            s["name"]: spec_inputs(
+                s, frame[s["name"]] if s["name"] in frame else pd.Series([None] * n, dtype=object)
+            )
+            for s in specs
+        }
+
+    def recommend_for_features(self, user_features, k: int = 10):
+        """Top-k items for users never seen, from their features: ``(item_ids [n, k], scores)``.
+
+        Args:
+            user_features: a DataFrame (one row per user) or a dict of columns, with the
+                model's user feature columns (``model.user_features``); a missing column or
+                value counts as unknown.
+            k: list length.
+
+        Example:
+            >>> ids, scores = model.recommend_for_features({"age": [25], "gender": ["F"]}, k=5)  # doctest: +SKIP
+        """
+        from embedzoo.zoo.retrieval import check_k, ids_out
+
+        if not self.user_features:
+            raise ConfigError("this two_tower model has no user features to recommend from")
+        k = check_k(k)
+        raw = self.feature_frame("user", user_features)
+        ids, scores = self.recommend_for_features_graph(raw, tf.constant(min(k, 2**31 - 1)))
+        return ids_out(self.items, ids), scores.numpy()
+
+    def add_items(self, item_features: pd.DataFrame):
+        """A copy of the model that also knows the items of ``item_features`` (indexed by raw
+        item id), their candidate vectors computed from those features: they can be
+        recommended, scored and exported at once, without retraining. Known items in the table
+        get their features replaced.
+
+        Example:
+            >>> grown = model.add_items(new_items)                  # doctest: +SKIP
+        """
+        from embedzoo.zoo.finetune import grow_to
+
+        if not self.item_features:
+            raise ConfigError("this two_tower model has no item features to add items from")
+        check_feature_table(item_features, "item features", "item")
+        ids = self.items.coerce(item_features.index.to_numpy())
+        grown = grow_to(self, self.users, self.items.extend(ids))
+        grown.set_features("item", item_features)
+        grown.mark_trained("item")  # the new rows: features only
+        return grown
+
+    def serving_endpoints(self) -> dict:
+        endpoints = super().serving_endpoints()
+        if not self.user_features:
+            return endpoints
+        specs = {
+            s["name"]: tf.TensorSpec([None], FeatureEncoder.raw_dtype(s), name=s["name"])
+            for s in self.user_features
+        }
+
+        def recommend_for_features(features, k):
+            ids, scores = self.recommend_for_features_graph(features, k)
+            return {"item_ids": ids, "scores": scores}
+
+        k_spec = tf.TensorSpec([], tf.int32, name="k")
+        return endpoints | {"recommend_for_features": (recommend_for_features, [specs, k_spec])}
+
+    def example_inputs(self, input_name: str, batch: int = 4):
+        for spec in self.user_features:
+            if spec["name"] == input_name:
+                kind = spec["kind"]
+                if kind in ("bucketized", "numeric"):
+                    return np.full(batch, np.nan, np.float32)
+                return np.array([""] * batch, dtype=object)
+        return super().example_inputs(input_name, batch)

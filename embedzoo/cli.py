@@ -64,7 +64,10 @@ def parse_overrides(pairs: list[str]) -> dict:
     return out
 
 
-DATA_OPTIONS = ("user_col", "item_col", "rating_col", "timestamp_col", "timestamp_unit")
+DATA_OPTIONS = (
+    "user_col", "item_col", "rating_col", "timestamp_col", "timestamp_unit", "user_features",
+    "item_features",
+)  # fmt: skip
 
 
 def data_options(args) -> dict:
@@ -961,6 +964,18 @@ def _add_columns(p):
         help="unit of numeric timestamps (default s: seconds since 1970, checked to fall in"
         " 1971-2100; order: integers that only order the rows). ISO-8601 strings and"
         " datetime columns are read as they are",
+    )
+    g.add_argument(
+        "--user-features",
+        metavar="FILE",
+        help="a CSV/TSV/Parquet table of user features, the first column the user id; it"
+        " replaces the data's own (feature models, e.g. two_tower, read them)",
+    )
+    g.add_argument(
+        "--item-features",
+        metavar="FILE",
+        help="the same for items (every item in it is a candidate of two_tower, also those"
+        " without interactions)",
     )
 
 

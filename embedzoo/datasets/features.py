@@ -99,6 +99,75 @@ def read_feature_table(path, id_col: str, side: str = "item") -> pd.DataFrame:
     return check_feature_table(table, path, side)
 
 
+def with_features(data, user_features=None, item_features=None):
+    """``data`` with its user / item feature tables replaced by these (others kept).
+
+    Args:
+        data: ``Interactions``.
+        user_features, item_features: a DataFrame indexed by raw id, or a CSV/TSV/Parquet
+            path whose first column is the id (CLI ``--user-features`` / ``--item-features``).
+            Ids are matched to the interactions' id type.
+
+    Raises:
+        DataError: an unreadable file, duplicate or missing ids, ids of the wrong type.
+
+    Example:
+        >>> import pandas as pd
+        >>> from embedzoo.datasets import Interactions
+        >>> from embedzoo.datasets.features import with_features
+        >>> data = Interactions.from_frame(pd.DataFrame({"user": [1], "item": [7]}))
+        >>> items = pd.DataFrame({"colour": ["red"]}, index=pd.Index([7], name="item"))
+        >>> with_features(data, item_features=items).item_metadata.colour.tolist()
+        ['red']
+    """
+    from embedzoo.datasets.interactions import Interactions
+
+    tables = {}
+    for side, given, vocabulary in (
+        ("user", user_features, data.users),
+        ("item", item_features, data.items),
+    ):
+        if given is None:
+            continue
+        if isinstance(given, pd.DataFrame):
+            where, table = f"{side} features", given.copy()
+        else:
+            where = str(given)
+            first = _first_column(given, side)
+            table = read_feature_table(given, first, side)
+        try:
+            ids = vocabulary.coerce(table.index.to_numpy())
+        except DataError as e:
+            raise DataError(f"{where}: {side} ids: {e}") from None
+        table.index = pd.Index(ids, name=side)
+        tables[side] = check_feature_table(table, where, side)
+    return Interactions(
+        data.frame,
+        users=data.users,
+        items=data.items,
+        item_metadata=tables.get("item", data.item_metadata),
+        user_metadata=tables.get("user", data.user_metadata),
+        source=data.source,
+    )
+
+
+def _first_column(path, side: str) -> str:
+    path = str(path)
+    try:
+        if path.endswith(".parquet"):
+            import pyarrow.parquet as pq
+
+            return pq.read_schema(path).names[0]
+        with open(path, encoding="utf-8") as f:
+            header = f.readline()
+    except Exception as e:  # any unreadable file: one clear message
+        raise DataError(f"{path}: cannot read {side} features: {e}") from None
+    first = header.rstrip("\r\n").split("\t" if path.endswith(".tsv") else ",")[0]
+    if not first:
+        raise DataError(f"{path}: no header: the first column must name the {side} id")
+    return first.strip('"')
+
+
 def _is_list_column(values: pd.Series) -> bool:
     first = values.dropna()
     return len(first) > 0 and isinstance(first.iloc[0], list | tuple | np.ndarray)

@@ -71,7 +71,7 @@ def read_parquet(path: str | os.PathLike, **kwargs) -> Interactions:
     return Interactions.from_parquet(path, **kwargs)
 
 
-def load(source, **kwargs) -> Interactions:
+def load(source, user_features=None, item_features=None, **kwargs) -> Interactions:
     """Loads interactions from whatever ``source`` names.
 
     Accepted: ``"ml-100k"`` (RecBole's copy via :func:`load_ml100k`), the other GroupLens names
@@ -81,6 +81,9 @@ def load(source, **kwargs) -> Interactions:
 
     Args:
         source: a name, a path or a DataFrame.
+        user_features, item_features: feature tables that replace the source's own (a
+            CSV/TSV/Parquet path whose first column is the id, or a DataFrame indexed by id;
+            see :func:`~embedzoo.datasets.features.with_features`).
         **kwargs: passed to the loader chosen (e.g. ``cache_dir``, ``user_col``).
 
     Raises:
@@ -92,6 +95,15 @@ def load(source, **kwargs) -> Interactions:
         >>> load("ratings.csv", user_col="userId", item_col="movieId")
         Interactions(4 rows [user, item, rating, timestamp], 3 users, 3 items, from ratings.csv)
     """
+    data = _load(source, **kwargs)
+    if user_features is None and item_features is None:
+        return data
+    from embedzoo.datasets.features import with_features
+
+    return with_features(data, user_features=user_features, item_features=item_features)
+
+
+def _load(source, **kwargs) -> Interactions:
     if isinstance(source, pd.DataFrame):
         return from_dataframe(source, **kwargs)
     columns = {k: kwargs.pop(k) for k in COLUMN_OPTIONS if k in kwargs}

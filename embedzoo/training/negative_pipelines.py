@@ -205,8 +205,8 @@ def in_batch(
 ) -> tf.data.Dataset:
     """``({"user": u [b], "item": i [b], "negatives": n [m]}, zeros [b], weight [b])`` batches of known
     positive pairs for an in-batch softmax (the two-tower model): each row's negatives are the
-    other rows' items, plus ``m = uniform_negatives`` items drawn uniformly from the catalogue
-    in the graph, from the batch's ``(seed, epoch, batch)`` stream. The label is unused
+    other rows' items, plus ``m = uniform_negatives`` items drawn uniformly from the items of
+    these rows in the graph, from the batch's ``(seed, epoch, batch)`` stream. The label is unused
     (:class:`~embedzoo.training.losses.InBatchSoftmax`: row ``r``'s positive is column ``r``);
     ``weight`` is the row's recency weight (:func:`recency_weights`; 1 unless
     ``recency_weight`` > 0).
@@ -220,15 +220,20 @@ def in_batch(
     """
     users, items, weights = _positives(model, interactions, recency_weight, recency_power)
     cols = {"user": tf.constant(users), "item": tf.constant(items), "w": tf.constant(weights)}
-    m, n_items = int(uniform_negatives), int(model.items.size)
+    # Uniform over the items these rows reach: an item without training rows (a cold item,
+    # served from its features) drawn only ever as a negative would teach the towers that its
+    # features are bad.
+    pool = tf.constant(np.unique(items).astype(np.int32))
+    m = int(uniform_negatives)
 
     def gather(positions, s):
+        pick = tf.random.stateless_uniform(
+            [m], seed=s, minval=0, maxval=tf.shape(pool)[0], dtype=tf.int32
+        )
         x = {
             "user": tf.gather(cols["user"], positions),
             "item": tf.gather(cols["item"], positions),
-            "negatives": tf.random.stateless_uniform(
-                [m], seed=s, minval=1, maxval=max(n_items, 2), dtype=tf.int32
-            ),
+            "negatives": tf.gather(pool, pick),
         }
         return x, tf.zeros(tf.shape(positions), tf.float32), tf.gather(cols["w"], positions)
 

@@ -66,6 +66,20 @@ def _layers(value):
     return ok, "a non-empty list of integers >= 1"
 
 
+def _widths(value):
+    ok = isinstance(value, list | tuple) and all(_is_int(v) and v >= 1 for v in value)
+    return ok, "a list of integers >= 1 (empty: none)"
+
+
+def _feature_kinds(value):
+    from embedzoo.datasets.features import KINDS
+
+    ok = isinstance(value, dict) and all(
+        isinstance(k, str) and v in (*KINDS, "skip") for k, v in value.items()
+    )
+    return ok, f"an object of column: kind, kinds {', '.join((*KINDS, 'skip'))}"
+
+
 def _range_pair(value):
     ok = (
         isinstance(value, list | tuple)
@@ -95,10 +109,12 @@ RANGES = {
             "min_token_len",
             "max_token_len",
             "num_negatives",
+            "embedding_dim",
+            "feature_dim",
         ),
         _positive_int,
     ),
-    **dict.fromkeys(("min_count", "negative", "seed"), _count),
+    **dict.fromkeys(("min_count", "negative", "seed", "uniform_negatives"), _count),
     **dict.fromkeys(("hs", "sg", "dm", "dbow_words", "cbow_mean", "dm_mean"), _flag),
     **dict.fromkeys(
         (
@@ -115,9 +131,11 @@ RANGES = {
         ),
         _nonnegative,
     ),
-    "negative_ratio": _positive,
+    **dict.fromkeys(("negative_ratio", "temperature"), _positive),
     **dict.fromkeys(("sampling_alpha", "ns_exponent", "prior_degree_power"), _finite),
-    **dict.fromkeys(("dropout", "embedding_dropout"), _fraction),
+    **dict.fromkeys(("dropout", "embedding_dropout", "id_dropout"), _fraction),
+    "hidden_units": _widths,
+    "feature_kinds": _feature_kinds,
     **dict.fromkeys(("hidden_layers", "mlp_layers"), _layers),
     "y_range": _range_pair,
 }
@@ -133,7 +151,7 @@ def _expected(default, hint) -> tuple[set, bool]:
             origin = typing.get_origin(arg) or arg
             if arg is type(None):
                 nullable = True
-            elif origin in (bool, int, float, str):
+            elif origin in (bool, int, float, str, dict):
                 kinds.add(origin)
             elif origin in (list, tuple) or (
                 isinstance(origin, type) and issubclass(origin, typing.Sequence)
@@ -153,6 +171,7 @@ def _type_ok(value, kinds: set) -> bool:
         float: lambda v: _is_real(v),
         str: lambda v: isinstance(v, str),
         list: lambda v: isinstance(v, list | tuple),
+        dict: lambda v: isinstance(v, dict),
     }
     return any(checks[k](value) for k in kinds if k in checks) or not (kinds & set(checks))
 
@@ -177,7 +196,7 @@ def check_config(model_name: str, cls, config: dict) -> None:
     except Exception:  # an annotation that does not evaluate: fall back to the defaults
         hints = {}
     names = {bool: "true or false", int: "an integer", float: "a number", str: "a string",
-             list: "a list"}  # fmt: skip
+             list: "a list", dict: "an object (a dict)"}  # fmt: skip
     for key, value in config.items():
         if key not in parameters:
             continue  # unknown keys are reported by zoo.build

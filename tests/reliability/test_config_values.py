@@ -21,6 +21,8 @@ OUT_OF_RANGE = {
     "_finite": float("inf"),
     "_fraction": 1.0,
     "_layers": [],
+    "_widths": [0],
+    "_feature_kinds": {"year": "vector"},
     "_range_pair": [5.0, 1.0],
 }
 

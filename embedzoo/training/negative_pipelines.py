@@ -199,6 +199,7 @@ def in_batch(
     uniform_negatives: int = 0,
     recency_weight: float = 0.0,
     recency_power: float = 1.0,
+    user_dropout: float = 0.0,
     epochs: int = 1,
     first_epoch: int = 0,
     shard: tuple | None = None,
@@ -209,7 +210,10 @@ def in_batch(
     these rows in the graph, from the batch's ``(seed, epoch, batch)`` stream. The label is unused
     (:class:`~embedzoo.training.losses.InBatchSoftmax`: row ``r``'s positive is column ``r``);
     ``weight`` is the row's recency weight (:func:`recency_weights`; 1 unless
-    ``recency_weight`` > 0).
+    ``recency_weight`` > 0). With ``user_dropout`` > 0 a row's user is dropped with that
+    probability (``inputs["user_dropped"]``, 1.0 or 0.0): the model reads it as a user known
+    only by features, and its weight is 1, since for such a user every item is what to predict,
+    not the latest ones.
 
     Example:
         >>> from embedzoo.training.negative_pipelines import in_batch
@@ -235,7 +239,15 @@ def in_batch(
             "item": tf.gather(cols["item"], positions),
             "negatives": tf.gather(pool, pick),
         }
-        return x, tf.zeros(tf.shape(positions), tf.float32), tf.gather(cols["w"], positions)
+        w = tf.gather(cols["w"], positions)
+        if user_dropout:
+            draw = tf.random.stateless_uniform(
+                tf.shape(positions), seed=tf.random.experimental.stateless_fold_in(s, 1)
+            )
+            dropped = tf.cast(draw < user_dropout, tf.float32)
+            x["user_dropped"] = dropped
+            w = dropped + (1.0 - dropped) * w
+        return x, tf.zeros(tf.shape(positions), tf.float32), w
 
     ds = index_batches(
         len(users), batch_size, shuffle, seed, epochs, True, first_epoch=first_epoch, shard=shard

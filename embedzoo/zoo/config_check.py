@@ -133,7 +133,7 @@ RANGES = {
     ),
     **dict.fromkeys(("negative_ratio", "temperature"), _positive),
     **dict.fromkeys(("sampling_alpha", "ns_exponent", "prior_degree_power"), _finite),
-    **dict.fromkeys(("dropout", "embedding_dropout", "id_dropout"), _fraction),
+    **dict.fromkeys(("dropout", "embedding_dropout", "id_dropout", "feature_dropout"), _fraction),
     "hidden_units": _widths,
     "feature_kinds": _feature_kinds,
     **dict.fromkeys(("hidden_layers", "mlp_layers"), _layers),

@@ -45,6 +45,7 @@ from __future__ import annotations
 import functools
 
 import keras
+import keras_rs
 import numpy as np
 import pandas as pd
 import tensorflow as tf
@@ -87,8 +88,12 @@ class TwoTower(ZooModel):
         use_user_ids, use_item_ids: include the id embedding in a tower (without it the
             tower reads only features).
         id_dropout: probability that an example's id embedding is zeroed in training.
+        feature_dropout: probability that an example's feature value reads as missing in
+            training (each feature on its own).
         temperature: the in-batch logits are ``score / temperature``.
         logq_correction: subtract the log of each candidate's sampling probability.
+        item_bias: the candidate tower also outputs an item bias added to every score (from
+            the item's id and features: a cold item gets the bias its features predict).
         uniform_negatives: extra negatives per batch, drawn uniformly from the catalogue.
         recency_weight, recency_power: weight of a training row by its position in its
             user's history, as in ``bpr`` (needs timestamps; ignored without).
@@ -117,8 +122,10 @@ class TwoTower(ZooModel):
         use_user_ids: bool = True,
         use_item_ids: bool = True,
         id_dropout: float = 0.2,
+        feature_dropout: float = 0.5,
         temperature: float = 0.1,
         logq_correction: bool = True,
+        item_bias: bool = False,
         uniform_negatives: int = 256,
         recency_weight: float = 10.0,
         recency_power: float = 8.0,
@@ -134,8 +141,10 @@ class TwoTower(ZooModel):
         self.hidden_units = [int(u) for u in hidden_units]
         self.use_user_ids, self.use_item_ids = bool(use_user_ids), bool(use_item_ids)
         self.id_dropout = float(id_dropout)
+        self.feature_dropout = float(feature_dropout)
         self.temperature = float(temperature)
         self.logq_correction = bool(logq_correction)
+        self.item_bias = bool(item_bias)
         self.uniform_negatives = int(uniform_negatives)
         self.recency_weight, self.recency_power = check_recency(recency_weight, recency_power)
         self.l2 = float(l2)
@@ -162,17 +171,25 @@ class TwoTower(ZooModel):
         # equal, every gradient zero.)
         self.user_trained = self.add_row_weight("user", "user_trained")
         self.item_trained = self.add_row_weight("item", "item_trained")
-        self.user_encoder = FeatureEncoder(self.user_features, self.feature_dim, name="user_feat")
-        self.item_encoder = FeatureEncoder(self.item_features, self.feature_dim, name="item_feat")
+        self.user_encoder = FeatureEncoder(
+            self.user_features, self.feature_dim, name="user_feat", dtype="float32"
+        )
+        self.item_encoder = FeatureEncoder(
+            self.item_features, self.feature_dim, name="item_feat", dtype="float32"
+        )
         # the codes of every known id's features (row 0: none), filled by remember / add_items
         self.user_codes = [self._code_weight("user", s) for s in self.user_features]
         self.item_codes = [self._code_weight("item", s) for s in self.item_features]
         self.query_tower = self._tower("query", self.user_encoder.width)
-        self.candidate_tower = self._tower("candidate", self.item_encoder.width)
+        self.candidate_tower = self._tower(
+            "candidate", self.item_encoder.width, extra=int(self.item_bias)
+        )
         self.unknown_query = self.add_weight(
             shape=(self.embedding_dim,), initializer="zeros", trainable=False, name="unknown_query"
         )
         self.dropout_seed = keras.random.SeedGenerator(0, name="id_dropout_seed")
+        # float32 under a mixed policy too: the logits carry -log q and the masked hits
+        self.logq = keras_rs.layers.SamplingProbabilityCorrection(dtype="float32", name="logq")
         self.built = True
 
     def _code_weight(self, side: str, spec: dict):
@@ -183,14 +200,16 @@ class TwoTower(ZooModel):
             dtype=FeatureEncoder.code_dtype(spec),
         )
 
-    def _tower(self, name: str, feature_width: int):
+    def _tower(self, name: str, feature_width: int, extra: int = 0):
         tower = keras.Sequential(
             [
-                keras.layers.Dense(u, activation="relu", name=f"{name}_hidden_{j}")
+                keras.layers.Dense(u, activation="relu", name=f"{name}_hidden_{j}", dtype="float32")
                 for j, u in enumerate(self.hidden_units)
             ]
-            + [keras.layers.Dense(self.embedding_dim, name=f"{name}_out")],
+            + [keras.layers.Dense(self.embedding_dim + extra, name=f"{name}_out", dtype="float32")],
             name=f"{name}_tower",
+            # float32 under mixed policies too: the normalisation and the 1 / temperature make
+            # float16 gradients overflow (Keras scales the loss only for mixed-policy models)
         )
         tower.build((None, self.embedding_dim + feature_width))
         return tower
@@ -206,8 +225,10 @@ class TwoTower(ZooModel):
             "use_user_ids": self.use_user_ids,
             "use_item_ids": self.use_item_ids,
             "id_dropout": self.id_dropout,
+            "feature_dropout": self.feature_dropout,
             "temperature": self.temperature,
             "logq_correction": self.logq_correction,
+            "item_bias": self.item_bias,
             "uniform_negatives": self.uniform_negatives,
             "recency_weight": self.recency_weight,
             "recency_power": self.recency_power,
@@ -298,8 +319,10 @@ class TwoTower(ZooModel):
         return {s["name"]: tf.gather(w, index) for s, w in zip(specs, weights, strict=True)}
 
     # -- towers ----------------------------------------------------------------------------
-    def _vector(self, side: str, ids, codes, training: bool = False):
-        """The normalised tower output of id embeddings ``ids [n, d]`` and feature codes."""
+    def _vector(self, side: str, ids, codes, training: bool = False, dropped=None):
+        """The tower output of id embeddings ``ids [n, d]`` and feature codes: ``(vectors
+        [n, d]`` L2-normalised, ``bias [n]`` or ``None)``; the candidate tower's extra output
+        is the item bias."""
         encoder, tower = (
             (self.user_encoder, self.query_tower)
             if side == "user"
@@ -308,19 +331,31 @@ class TwoTower(ZooModel):
         uses_ids = self.use_user_ids if side == "user" else self.use_item_ids
         if not uses_ids:
             ids = tf.zeros_like(ids)
+        elif dropped is not None:  # the pipeline's draw (user rows: see in_batch)
+            ids = ids * (1.0 - tf.cast(dropped, ids.dtype))[:, None]
         elif training and self.id_dropout:
             keep = keras.random.uniform(tf.shape(ids)[:1], seed=self.dropout_seed)
             ids = ids * tf.cast(keep >= self.id_dropout, ids.dtype)[:, None]
+        if training and self.feature_dropout:
+            # a dropped value reads as missing (code 0): the "unknown" rows learn the answer
+            # without that feature, and weak features are shrunk towards it
+            codes = dict(codes)
+            for name, code in codes.items():
+                keep = keras.random.uniform(tf.shape(code)[:1], seed=self.dropout_seed)
+                keep = tf.cast(keep >= self.feature_dropout, code.dtype)
+                codes[name] = code * tf.reshape(keep, [-1] + [1] * (code.shape.rank - 1))
         parts = [ids] + ([encoder(codes)] if encoder.specs else [])
-        out = tower(tf.concat(parts, -1))
-        return tf.math.l2_normalize(tf.cast(out, "float32"), axis=-1)
+        out = tf.cast(tower(tf.concat(parts, -1)), "float32")
+        vectors = tf.math.l2_normalize(out[:, : self.embedding_dim], axis=-1)
+        bias = out[:, self.embedding_dim] if out.shape[-1] > self.embedding_dim else None
+        return vectors, bias
 
-    def user_vectors(self, user_index, training: bool = False):
-        return self._vector(
-            "user", self.user_ids(user_index), self._stored_codes("user", user_index), training
-        )
+    def user_vectors(self, user_index, training: bool = False, dropped=None):
+        ids, codes = self.user_ids(user_index), self._stored_codes("user", user_index)
+        return self._vector("user", ids, codes, training, dropped)[0]
 
     def item_tower(self, item_index, training: bool = False):
+        """``(vectors, bias)`` of item rows (bias ``None`` without ``item_bias``)."""
         return self._vector(
             "item", self.item_ids(item_index), self._stored_codes("item", item_index), training
         )
@@ -333,25 +368,28 @@ class TwoTower(ZooModel):
         users, items = inputs["user"], inputs["item"]
         if "negatives" not in inputs:
             q = self.user_vectors(users, training)
-            flat = tf.reshape(items, [-1])
-            c = tf.reshape(
-                self.item_tower(flat, training), [-1, *items.shape[1:], self.embedding_dim]
-            )
+            c, bias = self.item_tower(tf.reshape(items, [-1]), training)
+            c = tf.reshape(c, [-1, *items.shape[1:], self.embedding_dim])
             if items.shape.rank == 2:
                 q = q[:, None, :]
-            return tf.reduce_sum(q * c, -1)
+            score = tf.reduce_sum(q * c, -1)
+            return score if bias is None else score + tf.reshape(bias, tf.shape(score))
         items = tf.cast(items, "int32")
         negatives = tf.cast(inputs["negatives"], "int32")
         users = tf.cast(users, "int32")
         candidates = tf.concat([items, negatives], 0)
-        q = self.user_vectors(users, training)
-        c = self.item_tower(candidates, training)
+        dropped = inputs.get("user_dropped") if training else None
+        q = self.user_vectors(users, training, dropped)
+        c, bias = self.item_tower(candidates, training)
         if training and self.l2:
             norms = tf.reduce_sum(tf.square(self.user_ids(users)), -1) + tf.reduce_sum(
                 tf.square(self.item_ids(items)), -1
             )
             self.add_loss(self.l2 * tf.reduce_mean(norms))
-        logits = tf.matmul(q, c, transpose_b=True) / self.temperature
+        logits = tf.matmul(q, c, transpose_b=True)
+        if bias is not None:
+            logits += bias[None, :]
+        logits /= self.temperature
         if self.logq_correction:
             logits = self.corrected(logits, items, negatives)
         # another row's item (or a uniform negative) equal to this row's positive: not a negative
@@ -366,20 +404,18 @@ class TwoTower(ZooModel):
         return tf.where(hit & ~own, tf.constant(MASKED_LOGIT, logits.dtype), logits)
 
     def corrected(self, logits, items, negatives):
-        """``logits - log q`` per candidate column: ``q`` is an in-batch item's share of the
-        training rows and, for a uniform negative, ``m / (b · n)`` with ``n`` the items that
-        have training rows (its expected count per batch row, on the same scale)."""
-        import keras_rs
-
+        """``logits - log q`` per candidate column, ``q`` the candidate's chance to be among a
+        batch row's candidates: its share of the training rows (it is another row's
+        positive) plus ``m / (b · n)`` (one of the ``m`` uniform negatives over the ``n`` items
+        with training rows; both per batch row, so ``b`` cancels in the softmax)."""
         popularity = tf.cast(self.item_popularity, "float32")
-        share = tf.gather(popularity, items) / tf.maximum(tf.reduce_sum(popularity), 1.0)
+        candidates = tf.concat([items, negatives], 0)
+        share = tf.gather(popularity, candidates) / tf.maximum(tf.reduce_sum(popularity), 1.0)
         m = tf.cast(tf.shape(negatives)[0], "float32")
         b = tf.cast(tf.shape(items)[0], "float32")
         trained = tf.reduce_sum(tf.cast(popularity > 0, "float32"))
-        uniform = tf.fill(tf.shape(negatives), m / (b * tf.maximum(trained, 1.0)))
-        q = tf.concat([share, uniform], 0)
-        layer = keras_rs.layers.SamplingProbabilityCorrection()
-        return layer(logits, tf.broadcast_to(q[None, :], tf.shape(logits)))
+        q = share + m / (b * tf.maximum(trained, 1.0))
+        return self.logq(logits, tf.broadcast_to(q[None, :], tf.shape(logits)))
 
     # -- training --------------------------------------------------------------------------
     def training_spec(self) -> TrainingSpec:
@@ -388,6 +424,7 @@ class TwoTower(ZooModel):
             uniform_negatives=self.uniform_negatives,
             recency_weight=self.recency_weight,
             recency_power=self.recency_power,
+            user_dropout=self.id_dropout if self.use_user_ids else 0.0,
         )
         return TrainingSpec(
             task=self.task,
@@ -415,7 +452,10 @@ class TwoTower(ZooModel):
         return tf.where(unknown, tf.cast(self.unknown_query, vectors.dtype)[None, :], vectors)
 
     def candidate_vectors(self):
-        return self.item_tower(tf.range(self.items.size))
+        return self.item_tower(tf.range(self.items.size))[0]
+
+    def candidate_bias(self):
+        return self.item_tower(tf.range(self.items.size))[1]
 
     def item_vectors(self):
         return self.candidate_vectors()
@@ -429,8 +469,10 @@ class TwoTower(ZooModel):
         codes = self.user_encoder.codes(raw)
         n = tf.shape(next(iter(codes.values())))[0] if codes else tf.constant(1)
         ids = tf.zeros([n, self.embedding_dim], self.user_ids.compute_dtype)
-        q = self._vector("user", ids, codes)
-        return tf.matmul(q, self.candidate_vectors(), transpose_b=True)
+        q = self._vector("user", ids, codes)[0]
+        vectors, bias = self.item_tower(tf.range(self.items.size))
+        scores = tf.matmul(q, vectors, transpose_b=True)
+        return scores if bias is None else scores + bias[None, :]
 
     def recommend_for_features_graph(self, raw: dict, k):
         scores = self.feature_scores(raw)
@@ -439,14 +481,15 @@ class TwoTower(ZooModel):
 
     def feature_frame(self, side: str, features) -> dict:
         """Raw feature columns (a DataFrame, or a dict of equal-length lists) as the arrays
-        the encoder reads; a missing column is all missing values."""
+        the encoder reads; a missing column is all missing values, a column the model does
+        not read is ignored (a frame sharing none of its columns is an error)."""
         specs = self.user_features if side == "user" else self.item_features
         frame = features if isinstance(features, pd.DataFrame) else pd.DataFrame(features)
-        unknown = sorted(set(frame.columns) - {s["name"] for s in specs})
-        if unknown:
+        names = [s["name"] for s in specs]
+        if len(frame.columns) and not set(map(str, frame.columns)) & set(names):
             raise DataError(
-                f"{side} features: unknown column(s) {unknown}; the model reads"
-                f" {[s['name'] for s in specs]}"
+                f"{side} features: none of the columns {list(frame.columns)} is one the model"
+                f" reads ({names})"
             )
         n = len(frame)
         return {

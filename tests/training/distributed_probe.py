@@ -1,6 +1,6 @@
 """Runs distributed checks in a fresh process with 2 logical CPU devices; prints JSON.
 
-Usage: ``python distributed_probe.py one_step`` | ``defaults DIR``.
+Usage: ``python distributed_probe.py one_step`` | ``defaults DIR`` | ``two_tower DIR``.
 """
 
 import json
@@ -102,10 +102,40 @@ def ml100k():
     return out
 
 
+def two_tower(directory):
+    """The feature model on 2 replicas: each replica's rows are softmaxed over its own batch
+    (and its share of the uniform negatives), as an in-batch model on N devices does."""
+    from tests.zoo.test_two_tower import SMALL, genre_world
+
+    data, genre, user_genre = genre_world()
+    model = zoo.build("two_tower", data, seed=0, strategy="mirrored", **SMALL)
+    history = training.fit(model, data, epochs=30, batch_size=64, learning_rate=0.01, verbose=0)
+    cold = np.arange(51, 61)
+    scores = model.predict_matrix(data.users.ids, cold).to_numpy()
+    own = genre[cold - 1][None, :] == user_genre[:, None]
+    auc = np.mean(
+        [np.mean(s[o][:, None] > s[~o][None, :]) for s, o in zip(scores, own, strict=True)]
+    )
+    path = zoo.export(model, directory, "tt")
+    loaded = tf.saved_model.load(str(path))
+    served = loaded.signatures["recommend_for_features"](
+        age=tf.constant([22.0, 62.0]), k=tf.constant(5)
+    )
+    ids, _ = model.recommend_for_features({"age": [22.0, 62.0]}, k=5)
+    losses = history.history["loss"]
+    return {
+        "replicas": model.distribute_strategy.num_replicas_in_sync,
+        "loss_first": losses[0], "loss_last": losses[-1], "cold_item_auc": float(auc),
+        "export_matches": served["item_ids"].numpy().tolist() == ids.tolist(),
+    }  # fmt: skip
+
+
 if __name__ == "__main__":
     command = sys.argv[1]
     if command == "one_step":
         result = one_step()
+    elif command == "two_tower":
+        result = two_tower(sys.argv[2])
     elif command == "ml100k":
         result = ml100k()
     else:

@@ -43,6 +43,14 @@ def test_fit_defaults_export_and_bad_batch_under_mirrored(tmp_path):
     assert "must divide by the 2 replicas" in out["bad_batch_error"]
 
 
+class TestTwoTowerReplicas:  # its own class: pytest-xdist runs it beside the others
+    def test_two_tower_trains_on_two_replicas_and_exports(self, tmp_path):
+        out = probe("two_tower", str(tmp_path))
+        assert out["replicas"] == 2 and out["export_matches"]
+        assert out["loss_last"] < out["loss_first"]
+        assert out["cold_item_auc"] >= 0.9
+
+
 class TestCLIReplicas:  # a class of its own: pytest-xdist runs it beside the others
     def test_cli_trains_on_two_cpu_replicas_like_on_one(self, tmp_path):
         from tests.helpers import make_ratings

@@ -86,10 +86,13 @@ def test_new_users_are_served_from_their_features(world, featured):
     assert ids.shape == (2, 5) and np.all(np.isfinite(scores))
     assert np.mean(genre[ids[0] - 1] == "Musical") >= 0.8
     assert np.mean(genre[ids[1] - 1] == "Noir") >= 0.8
-    # a missing column or value is "unknown", an unknown column is an error
+    # a missing value is "unknown", a column the model does not read is ignored, a frame with
+    # none of its columns is an error
     ids, _ = featured.recommend_for_features(pd.DataFrame({"age": [np.nan]}), k=3)
     assert ids.shape == (1, 3)
-    with pytest.raises(DataError, match="unknown column"):
+    same, _ = featured.recommend_for_features({"age": [22, 62], "height": [1, 2]}, k=5)
+    assert same.tolist() == featured.recommend_for_features({"age": [22, 62]}, k=5)[0].tolist()
+    with pytest.raises(DataError, match=r"none of the columns \['height'\]"):
         featured.recommend_for_features({"height": [180]}, k=3)
 
 
@@ -184,9 +187,17 @@ def test_in_batch_logits_correct_for_popularity_and_drop_accidental_hits(world):
     # row 1's positive (item 5) is also row 0's: not a negative there, and vice versa
     assert corrected[0, 1] < -1e8 and corrected[1, 0] < -1e8
     popularity = np.asarray(model.item_popularity)
-    q = popularity[items] / popularity.sum()
+    q = popularity[items] / popularity.sum()  # no uniform negatives: q is the training share
     np.testing.assert_allclose(corrected[:, 2], raw[:, 2] - np.log(q[2]), rtol=1e-5)
-    np.testing.assert_allclose(corrected[2, 2], raw[2, 2] - np.log(q[2]), rtol=1e-5)
+    # with m uniform negatives over the n trained items, every column's q gains m / (b n)
+    mixed = zoo.build("two_tower", data, seed=0, logq_correction=True, **SMALL)
+    mixed.remember(data)
+    negatives = np.array([9, 11], np.int32)
+    out = np.asarray(mixed({"user": users, "item": items, "negatives": negatives}))
+    plain_out = np.asarray(plain({"user": users, "item": items, "negatives": negatives}))
+    n = int((popularity > 0).sum())
+    q_mixed = popularity[[7, 9]] / popularity.sum() + 2 / (3 * n)
+    np.testing.assert_allclose(out[:, [2, 3]], plain_out[:, [2, 3]] - np.log(q_mixed), rtol=1e-5)
 
 
 def test_uniform_negatives_join_the_candidates(world):

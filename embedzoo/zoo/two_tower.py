@@ -7,11 +7,13 @@ Training is a softmax over the batch's items (:func:`~embedzoo.training.negative
 in_batch`) divided by ``temperature``, with
 
 - **logQ correction**: the logit of a candidate drops by ``log q`` (``keras_rs.layers.
-  SamplingProbabilityCorrection``), ``q`` its training frequency: the probability that it is
-  one of the batch's items, which would otherwise make popular items the negatives most often;
+  SamplingProbabilityCorrection``), ``q`` its chance to be among a row's candidates (its
+  training frequency, plus its share of the uniform negatives); without it popular items would
+  be the negatives most often and the towers would learn to rank them down;
 - **accidental hits removed**: another row's item equal to this row's positive is not a
   negative (masked here: keras-rs 0.4.0's ``RemoveAccidentalHits`` adds the smallest normal
-  float instead of a very negative one, which leaves the logits as they were);
+  float instead of a very negative one, which leaves the logits as they were: keras-rs pull
+  request #206, open);
 - **mixed negatives** (Yang et al., WWW 2020): ``uniform_negatives`` items drawn uniformly
   per batch from the items with training rows join the candidates (their correction: the
   uniform probability);

@@ -35,3 +35,8 @@ class WorkerLostError(RuntimeError):
 class UnknownIdWarning(UserWarning):
     """Some ids of a request are unknown to the model (or of the wrong type): they get its
     defined fallback answer. Pass ``strict=True`` to refuse them instead."""
+
+
+class MissingFeaturesWarning(UserWarning):
+    """Training ids without a row in their feature table: their features read as unknown (the
+    model's defined default), and the warning says how many and which."""

@@ -45,6 +45,7 @@ Example:
 from __future__ import annotations
 
 import functools
+import warnings
 
 import keras
 import keras_rs
@@ -59,7 +60,7 @@ from embedzoo.datasets.features import (
     infer_kind,
     spec_inputs,
 )
-from embedzoo.errors import ConfigError, DataError
+from embedzoo.errors import ConfigError, DataError, MissingFeaturesWarning
 from embedzoo.training.losses import InBatchSoftmax
 from embedzoo.training.negative_pipelines import in_batch
 from embedzoo.training.spec import TrainingSpec
@@ -70,6 +71,22 @@ from embedzoo.zoo.retrieval import padded_ids, top_k
 
 #: the logit a removed accidental hit gets (after the temperature)
 MASKED_LOGIT = -1e9
+
+
+def report_missing(vocabulary, index, table, side: str) -> None:
+    """Warns (``MissingFeaturesWarning``) about training ids that ``table`` has no row for."""
+    ids = vocabulary.ids[np.asarray(index, dtype=np.int64) - 1].tolist()
+    present = set() if table is None else set(vocabulary.coerce(table.index.to_numpy()).tolist())
+    missing = np.array([i for i in ids if i not in present], dtype=object)
+    if len(missing):
+        shown = ", ".join(map(repr, missing[:5].tolist()))
+        warnings.warn(
+            f"{len(missing)} of {len(ids)} training {side}s have no row in the {side} feature"
+            f" table (e.g. {shown}{', ...' if len(missing) > 5 else ''}): their features read"
+            " as unknown",
+            MissingFeaturesWarning,
+            stacklevel=3,
+        )
 
 
 @register("two_tower")
@@ -275,6 +292,13 @@ class TwoTower(ZooModel):
         known = (users > 0) & (items > 0)
         self.mark_trained("user", users[known])
         self.mark_trained("item", items[known])
+        for side, index, table in (
+            ("user", users[known], interactions.user_metadata),
+            ("item", items[known], interactions.item_metadata),
+        ):
+            specs = self.user_features if side == "user" else self.item_features
+            if specs:
+                report_missing(self.vocabulary(side), np.unique(index), table, side)
 
     def mark_trained(self, side: str, index=()) -> None:
         """Flags the rows ``index`` as trained and zeroes the id rows never flagged."""

@@ -73,3 +73,21 @@ def test_bad_kinds_and_numbers_name_the_column_and_id():
         infer_feature_specs(table, {"age": "vector"})
     with pytest.raises(ConfigError, match=r"unknown column\(s\) \['height'\]"):
         infer_feature_specs(table, {"height": "numeric"})
+
+
+def test_recbole_token_seq_lists_are_tokens(tmp_path):
+    """A RecBole ``token_seq`` column arrives as lists: it is a ``tokens`` feature."""
+    path = tmp_path / "shop.item"
+    path.write_text(
+        "item_id:token\ttags:token_seq\tprice:float\n"
+        "a\tred big\t3.5\nb\tred\t\nc\tbig small\t7.0\nd\tsmall\t1.0\n"
+    )
+    table = datasets.read_atomic_file(path).set_index("item_id")
+    specs = {s["name"]: s for s in infer_feature_specs(table, min_count=1)}
+    assert specs["tags"]["kind"] == "tokens" and specs["tags"]["length"] == 2
+    assert specs["price"]["kind"] == "bucketized"
+    encoder = FeatureEncoder(list(specs.values()), dim=2)
+    raw = {name: spec_inputs(s, table[name]) for name, s in specs.items()}
+    codes = {k: np.asarray(v) for k, v in encoder.codes(raw).items()}
+    assert codes["tags"][1].tolist()[1] == 0 and codes["tags"][0].min() >= 2
+    assert codes["price"][1] == 0  # the empty float field: missing

@@ -244,3 +244,21 @@ def test_feature_kinds_override_and_skip(world):
         "two_tower", data, feature_kinds={"year": "numeric", "genres": "skip"}, **SMALL
     )
     assert [(s["name"], s["kind"]) for s in model.item_features] == [("year", "numeric")]
+
+
+def test_training_ids_without_features_are_reported_and_read_as_unknown(world):
+    from embedzoo.errors import MissingFeaturesWarning
+
+    data, _, _ = world
+    items = data.item_metadata.drop(index=[1, 2, 3])
+    partial = datasets.Interactions(
+        data.frame, item_metadata=items, user_metadata=data.user_metadata
+    )
+    model = zoo.build("two_tower", partial, seed=0, **SMALL)
+    with pytest.warns(
+        MissingFeaturesWarning, match=r"3 of 50 training items have no row .*1, 2, 3"
+    ):
+        model.remember(partial)
+    codes = np.asarray(model.item_codes[0])  # genres
+    assert not np.any(codes[model.items.lookup([1, 2, 3])])  # no row: unknown (code 0)
+    assert np.any(codes[model.items.lookup([4])])

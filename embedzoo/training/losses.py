@@ -126,3 +126,49 @@ class InBatchSoftmax(keras.losses.Loss):
             logits, keras.ops.expand_dims(keras.ops.arange(rows), 1), axis=1
         )[:, 0]
         return keras.ops.logsumexp(logits, axis=1) - positive
+
+
+#: the objectives of :class:`NextItemLoss`
+NEXT_ITEM_LOSSES = ("bce", "softmax", "sampled_softmax", "bpr_max")
+
+
+@keras.saving.register_keras_serializable(package="embedzoo")
+class NextItemLoss(keras.losses.Loss):
+    """Per-position loss of a sequence model from ``[batch, L, 1 + m]`` logits whose column 0
+    is the position's next item and the others its negatives (masked ones at a very low logit);
+    ``y_true`` is not read, the pipeline's ``[batch, L]`` weights mark the positions that count.
+
+    - ``"bce"``: the SASRec paper's ``-log σ(s⁺) - Σⱼ log(1 - σ(sⱼ))``;
+    - ``"softmax"`` / ``"sampled_softmax"``: ``-log softmax(s)₀`` over every item or the
+      sampled ones (the logits already carry any logQ correction);
+    - ``"bpr_max"`` (Hidasi & Karatzoglou, CIKM 2018): ``-log Σⱼ wⱼ σ(s⁺ - sⱼ) + λ Σⱼ wⱼ sⱼ²``,
+      ``w = softmax`` of the negatives' logits, ``λ = bpr_max_l2``.
+
+    Example:
+        >>> import numpy as np
+        >>> from embedzoo.training.losses import NextItemLoss
+        >>> logits = np.zeros((1, 1, 3))
+        >>> [round(float(NextItemLoss(k)(np.zeros((1, 1)), logits)), 4) for k in ("bce", "softmax")]
+        [2.0794, 1.0986]
+    """
+
+    def __init__(self, kind: str = "bce", bpr_max_l2: float = 1.0, name=None, **kwargs):
+        if kind not in NEXT_ITEM_LOSSES:
+            raise ValueError(f"kind must be one of {NEXT_ITEM_LOSSES}, got {kind!r}")
+        super().__init__(name=name or f"next_item_{kind}", **kwargs)
+        self.kind, self.bpr_max_l2 = kind, float(bpr_max_l2)
+
+    def call(self, y_true, y_pred):
+        logits = keras.ops.cast(keras.ops.convert_to_tensor(y_pred), "float32")
+        positive, negative = logits[..., 0], logits[..., 1:]
+        if self.kind == "bce":
+            return keras.ops.softplus(-positive) + keras.ops.sum(keras.ops.softplus(negative), -1)
+        if self.kind in ("softmax", "sampled_softmax"):
+            return keras.ops.logsumexp(logits, axis=-1) - positive
+        weights = keras.ops.softmax(negative, axis=-1)
+        ranked = keras.ops.sum(weights * keras.ops.sigmoid(positive[..., None] - negative), -1)
+        penalty = keras.ops.sum(weights * keras.ops.square(negative), -1)
+        return -keras.ops.log(ranked + 1e-24) + self.bpr_max_l2 * penalty
+
+    def get_config(self):
+        return {**super().get_config(), "kind": self.kind, "bpr_max_l2": self.bpr_max_l2}

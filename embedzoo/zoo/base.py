@@ -225,6 +225,11 @@ class ZooModel(Retrieval, keras.Model):
     def remember_pairs(self, user_index: np.ndarray, item_index: np.ndarray) -> None:
         """Hook for subclasses: the training rows' index pairs (known ids), before training."""
 
+    def merge_remembered(self, previous: ZooModel, n_users: int, n_items: int) -> None:
+        """Hook for subclasses, after fine-tuning: merge what ``previous`` (the model before
+        it, with ``n_users`` / ``n_items`` rows) remembered beyond seen items and popularity
+        (sequence models: the users' histories)."""
+
     def fit_unknown_rows(self, interactions: Interactions, max_rows: int = UNKNOWN_FIT_ROWS):
         """Rating models, after training: row 0 of every user (item) table becomes an "average
         user" ("average item"), so an unknown id gets a calibrated rating, not merely a defined one.

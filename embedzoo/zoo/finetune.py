@@ -163,6 +163,7 @@ def fine_tune(
         for variable in fixed:
             variable.trainable = True
     _merge_memory(grown, old_seen, old_popularity, n_users, n_items)
+    grown.merge_remembered(model, n_users, n_items)
     return grown, history
 
 

@@ -17,6 +17,8 @@ MODELS = {
     "neumf": {"n_factors": 8, "mlp_layers": [16, 8]},
     "link_embedding": {"embedding_size": 8, "n_positive": 256},
     "two_tower": {"embedding_dim": 8, "hidden_units": [16]},
+    "sasrec": {"embedding_dim": 8, "max_length": 5},
+    "gru4rec": {"embedding_dim": 8, "max_length": 5},
 }
 
 

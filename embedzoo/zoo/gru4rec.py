@@ -42,7 +42,7 @@ class GRU4Rec(SequenceModel):
     """
 
     fit_defaults = {
-        "epochs": 40, "batch_size": 128, "optimizer": "adam", "learning_rate": 0.002,
+        "epochs": 30, "batch_size": 256, "optimizer": "adam", "learning_rate": 0.003,
         "schedule": "constant",
     }  # fmt: skip
 
@@ -84,7 +84,7 @@ class GRU4Rec(SequenceModel):
             )
             gru.build((None, self.max_length, self.embedding_dim))
             self.grus.append(gru)
-        self.drop = keras.layers.Dropout(self.dropout, seed=0, name="dropout")
+        self.drop = keras.layers.Dropout(self.dropout, seed=0, name="dropout", dtype="float32")
         self.built = True
 
     def model_config(self) -> dict:

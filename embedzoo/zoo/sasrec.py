@@ -49,7 +49,7 @@ class SASRec(SequenceModel):
     """
 
     fit_defaults = {
-        "epochs": 100, "batch_size": 128, "optimizer": "adam", "learning_rate": 0.001,
+        "epochs": 40, "batch_size": 256, "optimizer": "adam", "learning_rate": 0.003,
         "schedule": "constant",
     }  # fmt: skip
 
@@ -112,7 +112,7 @@ class SASRec(SequenceModel):
             self.blocks.append({"attention": attention, **layers})
         self.final_norm = keras.layers.LayerNormalization(epsilon=1e-6, name="final_norm", **f32)
         self.final_norm.build(shape)
-        self.drop = keras.layers.Dropout(self.dropout, seed=0, name="dropout")
+        self.drop = keras.layers.Dropout(self.dropout, seed=0, name="dropout", dtype="float32")
         self.built = True
 
     def model_config(self) -> dict:

@@ -24,7 +24,12 @@ def test_bundled_presets_are_small_and_named_by_model_and_data():
     for p in presets.list_presets():
         assert p.name == f"{p.model}_movielens_100k"
         total += (presets.BUNDLED_DIR / p.model_file).stat().st_size
-    assert total < 10 * 2**20
+    # 15 models, each under 2 MB: the wheel stays small (11.6 MB with sasrec and gru4rec)
+    assert total < 16 * 2**20
+    assert (
+        max((presets.BUNDLED_DIR / p.model_file).stat().st_size for p in presets.list_presets())
+        < 2 * 10**6
+    )
 
 
 def test_unknown_preset_lists_close_matches():

@@ -100,9 +100,10 @@ def next_item(
             ``"popularity"``: ∝ ``count ** sampling_alpha``.
 
     Example:
-        >>> from embedzoo.training.sequence_pipelines import next_item
-        >>> inputs, _, weight = next(iter(next_item(sasrec, train, 32, max_length=20)))  # doctest: +SKIP
-        >>> inputs["history"].shape, inputs["negatives"].shape                          # doctest: +SKIP
+        >>> from embedzoo import zoo
+        >>> sasrec = zoo.build("sasrec", train, max_length=20)
+        >>> inputs, _, weight = next(iter(next_item(sasrec, train, 32, max_length=20)))
+        >>> inputs["history"].shape, inputs["negatives"].shape
         (TensorShape([32, 20]), TensorShape([32, 20, 1]))
     """
     if negative_sampling not in SAMPLINGS:

@@ -326,7 +326,12 @@ class SequenceModel(ZooModel):
             strict: refuse unknown item ids instead.
 
         Example:
-            >>> ids, scores = model.recommend_for_history([[50, 172, 181]], k=5)  # doctest: +SKIP
+            >>> from embedzoo import training, zoo
+            >>> sasrec = zoo.build("sasrec", train, embedding_dim=8, max_length=10, seed=0)
+            >>> _ = training.fit(sasrec, train, epochs=1, verbose=0)
+            >>> ids, scores = sasrec.recommend_for_history([list(train.items.ids[:3])], k=5)
+            >>> ids.shape, bool(set(ids[0]) & set(train.items.ids[:3]))
+            ((1, 5), False)
         """
         return self.recommend_for_items(item_id_lists, k, strict=strict)
 

@@ -24,7 +24,7 @@ import tensorflow as tf
 from embedzoo.datasets.arrays import sorted_unique
 from embedzoo.datasets.interactions import ITEM, RATING, USER, Interactions
 from embedzoo.errors import ConfigError, DataError
-from embedzoo.training.pipelines import AUTOTUNE, index_batches, pointwise
+from embedzoo.training.pipelines import AUTOTUNE, index_batches, pointwise, traced
 
 NAME = "link_pairs"
 
@@ -165,7 +165,7 @@ def link_pairs(
     ds = index_batches(
         len(links), n_positive, shuffle, seed, epochs, True, first_epoch=first_epoch, shard=shard
     )
-    return ds.map(batch, num_parallel_calls=AUTOTUNE, deterministic=True).prefetch(AUTOTUNE)
+    return ds.map(traced(batch), num_parallel_calls=AUTOTUNE, deterministic=True).prefetch(AUTOTUNE)
 
 
 def random_pairs(

@@ -20,7 +20,7 @@ from embedzoo.datasets.interactions import Interactions
 from embedzoo.datasets.splits import user_time_item_order
 from embedzoo.errors import DataError
 from embedzoo.training import samplers
-from embedzoo.training.pipelines import AUTOTUNE, encode, index_batches
+from embedzoo.training.pipelines import AUTOTUNE, Rows, encode, index_batches, traced
 
 
 def recency_weights(interactions: Interactions, strength: float, power: float) -> np.ndarray:
@@ -118,19 +118,22 @@ def triplets(
     """
     users, items, weights = _positives(model, interactions, recency_weight, recency_power)
     sampler = samplers.for_model(model, users, items, negative_sampling, sampling_alpha)
-    cols = {"user": tf.constant(users), "item": tf.constant(items), "w": tf.constant(weights)}
+    cols = Rows(user=users, item=items, w=weights)
 
     def gather(positions, s):
-        u = tf.gather(cols["user"], positions)
+        got = cols.gather(positions)
+        u = got["user"]
         neg = sampler.sample(u, s)
-        x = {"user": u, "item": tf.stack([tf.gather(cols["item"], positions), neg], axis=1)}
+        x = {"user": u, "item": tf.stack([got["item"], neg], axis=1)}
         labels = tf.tile(tf.constant([[1.0, 0.0]]), [tf.shape(positions)[0], 1])
-        return x, labels, tf.gather(cols["w"], positions)
+        return x, labels, got["w"]
 
     ds = index_batches(
         len(users), batch_size, shuffle, seed, epochs, True, first_epoch=first_epoch, shard=shard
     )
-    return ds.map(gather, num_parallel_calls=AUTOTUNE, deterministic=True).prefetch(AUTOTUNE)
+    return ds.map(traced(gather), num_parallel_calls=AUTOTUNE, deterministic=True).prefetch(
+        AUTOTUNE
+    )
 
 
 def pointwise_negatives(
@@ -168,25 +171,28 @@ def pointwise_negatives(
     users, items, weights = _positives(model, interactions, recency_weight, recency_power)
     sampler = samplers.for_model(model, users, items, negative_sampling, sampling_alpha)
     k = int(num_negatives)
-    cols = {"user": tf.constant(users), "item": tf.constant(items), "w": tf.constant(weights)}
+    cols = Rows(user=users, item=items, w=weights)
 
     def gather(positions, s):
-        u = tf.gather(cols["user"], positions)
+        got = cols.gather(positions)
+        u = got["user"]
         neg_users = tf.tile(u, [k])
         negs = sampler.sample(neg_users, s)
         n = tf.shape(positions)[0]
         x = {
             "user": tf.concat([u, neg_users], 0),
-            "item": tf.concat([tf.gather(cols["item"], positions), negs], 0),
+            "item": tf.concat([got["item"], negs], 0),
         }
         y = tf.concat([tf.ones([n]), tf.zeros([n * k])], axis=0)
         # A positive's negatives carry its weight, so the weighting shifts no class balance.
-        return x, y, tf.tile(tf.gather(cols["w"], positions), [1 + k])
+        return x, y, tf.tile(got["w"], [1 + k])
 
     ds = index_batches(
         len(users), batch_size, shuffle, seed, epochs, True, first_epoch=first_epoch, shard=shard
     )
-    return ds.map(gather, num_parallel_calls=AUTOTUNE, deterministic=True).prefetch(AUTOTUNE)
+    return ds.map(traced(gather), num_parallel_calls=AUTOTUNE, deterministic=True).prefetch(
+        AUTOTUNE
+    )
 
 
 def in_batch(
@@ -223,7 +229,7 @@ def in_batch(
         (TensorShape([256]), TensorShape([64]))
     """
     users, items, weights = _positives(model, interactions, recency_weight, recency_power)
-    cols = {"user": tf.constant(users), "item": tf.constant(items), "w": tf.constant(weights)}
+    cols = Rows(user=users, item=items, w=weights)
     # Uniform over the items these rows reach: an item without training rows (a cold item,
     # served from its features) drawn only ever as a negative would teach the towers that its
     # features are bad.
@@ -234,12 +240,9 @@ def in_batch(
         pick = tf.random.stateless_uniform(
             [m], seed=s, minval=0, maxval=tf.shape(pool)[0], dtype=tf.int32
         )
-        x = {
-            "user": tf.gather(cols["user"], positions),
-            "item": tf.gather(cols["item"], positions),
-            "negatives": tf.gather(pool, pick),
-        }
-        w = tf.gather(cols["w"], positions)
+        got = cols.gather(positions)
+        x = {"user": got["user"], "item": got["item"], "negatives": tf.gather(pool, pick)}
+        w = got["w"]
         if user_dropout:
             draw = tf.random.stateless_uniform(
                 tf.shape(positions), seed=tf.random.experimental.stateless_fold_in(s, 1)
@@ -252,4 +255,6 @@ def in_batch(
     ds = index_batches(
         len(users), batch_size, shuffle, seed, epochs, True, first_epoch=first_epoch, shard=shard
     )
-    return ds.map(gather, num_parallel_calls=AUTOTUNE, deterministic=True).prefetch(AUTOTUNE)
+    return ds.map(traced(gather), num_parallel_calls=AUTOTUNE, deterministic=True).prefetch(
+        AUTOTUNE
+    )

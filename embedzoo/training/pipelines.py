@@ -18,6 +18,7 @@ from embedzoo.datasets.interactions import Interactions
 from embedzoo.errors import DataError
 
 AUTOTUNE = tf.data.AUTOTUNE
+INT32 = np.iinfo(np.int32)
 
 
 def encode(model, interactions: Interactions) -> tuple[np.ndarray, np.ndarray]:
@@ -35,6 +36,58 @@ def encode(model, interactions: Interactions) -> tuple[np.ndarray, np.ndarray]:
     else:
         items = model.items.lookup(interactions.frame["item"].to_numpy())
     return users, items
+
+
+def traced(fn):
+    """``fn`` for ``Dataset.map`` / ``flat_map``, traced as written, without AutoGraph.
+
+    The pipelines' functions hold no tensor-dependent Python control flow, so AutoGraph's
+    source transformation adds nothing; it cost about 2 s of set-up in every fit of ``bpr``
+    on ML-100k (the AST passes over the sampler, under cProfile), about a fifth of the fit.
+    """
+    return tf.autograph.experimental.do_not_convert(fn)
+
+
+class Rows:
+    """Columns of equal length packed as the rows of one ``int32`` matrix (float32 columns
+    bit-cast), so a batch's shuffled positions are read with one gather, not one per column.
+
+    At 25M rows each column gather is a cache and TLB miss per position: three of them took
+    about 3 ms of every 8,192-row batch of ``dot_bias_mf``'s pipeline, ~9 s of CPU per epoch on
+    the 2 cores the training step needs (TensorFlow profiler, ``docs/benchmarks.md``).
+
+    Example:
+        >>> import numpy as np
+        >>> from embedzoo.training.pipelines import Rows
+        >>> rows = Rows(user=np.array([3, 4, 5]), y=np.array([1.5, 2.0, 4.5], np.float32))
+        >>> out = rows.gather([2, 0])
+        >>> out["user"].numpy().tolist(), out["y"].numpy().tolist()
+        ([5, 3], [4.5, 1.5])
+    """
+
+    def __init__(self, **columns: np.ndarray):
+        n = len(next(iter(columns.values())))
+        packed = np.empty((n, len(columns)), np.int32)
+        self.floats = {}
+        for j, (name, values) in enumerate(columns.items()):
+            values = np.asarray(values)
+            self.floats[name] = values.dtype.kind == "f"
+            if self.floats[name]:
+                packed[:, j] = values.astype(np.float32, copy=False).view(np.int32)
+            else:
+                if len(values) and (values.min() < INT32.min or values.max() > INT32.max):
+                    raise ValueError(f"column {name!r} does not fit in int32")
+                packed[:, j] = values
+        self.names = list(columns)
+        self.table = tf.constant(packed)
+
+    def gather(self, positions) -> dict:
+        """``{name: column values at positions}``, each ``[len(positions)]``."""
+        rows = tf.gather(self.table, positions)
+        return {
+            name: tf.bitcast(rows[:, j], tf.float32) if self.floats[name] else rows[:, j]
+            for j, name in enumerate(self.names)
+        }
 
 
 #: Offset of the per-batch sampling seeds from the shuffle seed, so negatives do not follow
@@ -144,7 +197,9 @@ def index_batches(
             return batches
         first = (e if shuffle else tf.constant(0, tf.int64)) * per_epoch
         seeds = tf.data.Dataset.range(per_epoch).map(
-            lambda b: tf.stack([tf.constant(seed + SAMPLING_SEED_OFFSET, tf.int64), first + b])
+            traced(
+                lambda b: tf.stack([tf.constant(seed + SAMPLING_SEED_OFFSET, tf.int64), first + b])
+            )
         )
         return tf.data.Dataset.zip((batches, seeds))
 
@@ -168,11 +223,11 @@ def index_batches(
         # Steps go to whichever worker is free, so a worker may run past its share of the
         # epochs: its stream goes on into later epochs' batches (never empty, never a replay).
         index = tf.distribute.coordinator.experimental_get_current_worker_index()
-        ds = tf.data.Dataset.range(first_epoch, 2**62).flat_map(one_epoch)
+        ds = tf.data.Dataset.range(first_epoch, 2**62).flat_map(traced(one_epoch))
         return ds.shard(by_worker.workers, tf.cast(index, tf.int64))
-    ds = tf.data.Dataset.range(first_epoch, epochs).flat_map(one_epoch)
+    ds = tf.data.Dataset.range(first_epoch, epochs).flat_map(traced(one_epoch))
     if shard is not None:
-        ds = ds.flat_map(slices)
+        ds = ds.flat_map(traced(slices))
     # A known length lets Keras size the progress bar and steps_per_execution exactly.
     total = (epochs - first_epoch) * per_epoch * len(replicas)
     return ds.apply(tf.data.experimental.assert_cardinality(total))
@@ -217,21 +272,18 @@ def pointwise(
             )
         if not known.all():  # no copies of 25M-row columns when every row is known
             users, items, y = users[known], items[known], y[known]
-    columns = {"user": tf.constant(users), "item": tf.constant(items), "y": tf.constant(y)}
+    columns = Rows(user=users, item=items, y=y)
 
     def gather(positions):
-        return (
-            {
-                "user": tf.gather(columns["user"], positions),
-                "item": tf.gather(columns["item"], positions),
-            },
-            tf.gather(columns["y"], positions),
-        )
+        got = columns.gather(positions)
+        return {"user": got["user"], "item": got["item"]}, got["y"]
 
     ds = index_batches(
         len(users), batch_size, shuffle, seed, epochs, first_epoch=first_epoch, shard=shard
     )
-    return ds.map(gather, num_parallel_calls=AUTOTUNE, deterministic=True).prefetch(AUTOTUNE)
+    return ds.map(traced(gather), num_parallel_calls=AUTOTUNE, deterministic=True).prefetch(
+        AUTOTUNE
+    )
 
 
 def known_pointwise(model, interactions: Interactions, **kwargs) -> tf.data.Dataset:

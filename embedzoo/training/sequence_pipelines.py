@@ -26,7 +26,7 @@ import tensorflow as tf
 from embedzoo.datasets.arrays import group_time_order
 from embedzoo.datasets.interactions import TIMESTAMP, Interactions
 from embedzoo.errors import DataError
-from embedzoo.training.pipelines import AUTOTUNE, index_batches
+from embedzoo.training.pipelines import AUTOTUNE, index_batches, traced
 
 SAMPLINGS = ("uniform", "popularity")
 
@@ -150,4 +150,6 @@ def next_item(
     ds = index_batches(
         len(windows), batch_size, shuffle, seed, epochs, True, first_epoch=first_epoch, shard=shard
     )
-    return ds.map(gather, num_parallel_calls=AUTOTUNE, deterministic=True).prefetch(AUTOTUNE)
+    return ds.map(traced(gather), num_parallel_calls=AUTOTUNE, deterministic=True).prefetch(
+        AUTOTUNE
+    )

@@ -49,3 +49,36 @@ def test_bad_pipeline_input(tiny):
     model = zoo.build("dot_bias_mf", tiny, n_factors=2)
     with pytest.raises(DataError, match="no 'label' column"):
         pipelines.pointwise(model, tiny, target="label")
+
+
+def test_packed_rows_return_every_column_exactly():
+    rng = np.random.default_rng(3)
+    users = rng.integers(0, 2**31 - 1, 500).astype(np.int32)
+    weights = rng.normal(size=500).astype(np.float32) * 1e6  # negative, large, tiny floats
+    weights[:3] = [0.0, -0.0, np.float32(1e-38)]
+    rows = pipelines.Rows(user=users, w=weights)
+    positions = rng.permutation(500)[:200].astype(np.int32)
+    got = rows.gather(tf.constant(positions))
+    assert got["user"].dtype == tf.int32 and got["w"].dtype == tf.float32
+    np.testing.assert_array_equal(got["user"].numpy(), users[positions])
+    # bit for bit, signed zero included
+    np.testing.assert_array_equal(
+        got["w"].numpy().view(np.int32), weights[positions].view(np.int32)
+    )
+    with pytest.raises(ValueError, match="'user' does not fit in int32"):
+        pipelines.Rows(user=np.array([1, 2**31], np.int64))
+
+
+def test_pipeline_functions_are_traced_without_autograph():
+    def fn(x):
+        return x * 2
+
+    def branchy(x):
+        if x > 1:  # AutoGraph would turn this into tf.cond; traced as written it cannot run
+            return x
+        return -x
+
+    assert [int(v) for v in tf.data.Dataset.range(3).map(pipelines.traced(fn))] == [0, 2, 4]
+    assert [int(v) for v in tf.data.Dataset.range(3).map(branchy)] == [0, -1, 2]
+    with pytest.raises(TypeError, match="tf.Tensor"):
+        tf.data.Dataset.range(3).map(pipelines.traced(branchy))

@@ -80,7 +80,24 @@ def _asynchronous() -> bool:
 
 
 def _gather(variable, rows):
-    return tf.gather(variable.value if hasattr(variable, "value") else variable, rows)
+    """The ``rows`` of a Keras or TensorFlow variable, by a resource gather (no full read)."""
+    return tf.gather(variable.value if isinstance(variable, keras.Variable) else variable, rows)
+
+
+def _subtract_rows(optimizer, variable, rows, step_rows) -> None:
+    """``variable[rows] -= step_rows`` for unique ``rows``.
+
+    Synchronously it gathers the rows and writes the new values (``scatter_update``): on CPU
+    TensorFlow's ``scatter_sub`` kernel costs over ten times a ``scatter_update`` of the same
+    rows and three times the gather and the write together (``python
+    benchmarks/optimizer_ops.py``: 8,192 rows of 32 floats, ``docs/benchmarks.md``); it was
+    the largest single kernel in the profile of a 25M-row epoch's step. Under a
+    ``ParameterServerStrategy`` the change is subtracted, so concurrent workers' steps on the
+    same rows are kept (see the module docstring)."""
+    if _asynchronous():
+        optimizer.assign_sub(variable, tf.IndexedSlices(step_rows, rows))
+    else:
+        optimizer.assign(variable, tf.IndexedSlices(_gather(variable, rows) - step_rows, rows))
 
 
 @keras.saving.register_keras_serializable(package="embedzoo")
@@ -153,8 +170,7 @@ class RowwiseAdam(_DensePathMixin, keras.optimizers.Optimizer):
             else:
                 self.assign(m, tf.IndexedSlices(m_rows, rows))
                 self.assign(v, tf.IndexedSlices(v_rows, rows))
-            step_rows = alpha * m_rows / (tf.sqrt(v_rows) + self.epsilon)
-            self.assign_sub(variable, tf.IndexedSlices(step_rows, rows))
+            _subtract_rows(self, variable, rows, alpha * m_rows / (tf.sqrt(v_rows) + self.epsilon))
         else:
             self.assign(m, m.value * b1 + (1 - b1) * gradient)
             self.assign(v, v.value * b2 + (1 - b2) * tf.square(gradient))
@@ -219,8 +235,7 @@ class RowwiseAdagrad(_DensePathMixin, keras.optimizers.Optimizer):
                 self.assign_add(acc, tf.IndexedSlices(tf.square(g), rows))
             else:
                 self.assign(acc, tf.IndexedSlices(acc_rows, rows))
-            step_rows = lr * g / (tf.sqrt(acc_rows) + self.epsilon)
-            self.assign_sub(variable, tf.IndexedSlices(step_rows, rows))
+            _subtract_rows(self, variable, rows, lr * g / (tf.sqrt(acc_rows) + self.epsilon))
         else:
             self.assign_add(acc, tf.square(gradient))
             self.assign_sub(variable, lr * gradient / (tf.sqrt(acc.value) + self.epsilon))

@@ -254,6 +254,10 @@ class ZooModel(Retrieval, keras.Model):
         else:
             sample = users, items, y
         target = float(y.mean())
+        # One graph for every bisection step of both sides (the inputs keep their shapes):
+        # eager calls took 20 ms each on 65,536 rows, over a second of every rating model's fit
+        # on ML-100k.
+        answer = tf.function(lambda x: tf.reduce_mean(tf.cast(self(x, training=False), tf.float64)))
         for side, index in (("user", users), ("item", items)):
             counts = np.bincount(index, minlength=self.vocabulary(side).size).astype(np.float64)
             counts[0] = 0.0
@@ -267,22 +271,23 @@ class ZooModel(Retrieval, keras.Model):
                 if layer.name == f"{side}_bias":
                     bias = (layer, table)
             if bias is not None:
-                self._match_mean(side, bias, sample, target)
+                self._match_mean(side, bias, sample, target, answer)
 
-    def _match_mean(self, side: str, bias, sample, target: float) -> None:
+    def _match_mean(self, side: str, bias, sample, target: float, answer) -> None:
         """Bisection on row 0 of the ``side`` bias so the unknown-``side`` answers average
-        ``target`` over ``sample``'s rows (the answer grows with the bias)."""
+        ``target`` over ``sample``'s rows (the answer grows with the bias); ``answer(inputs)``
+        is the model's mean answer."""
         layer, table = bias
         users, items, _ = sample
         inputs = {
-            "user": np.zeros_like(users) if side == "user" else users,
-            "item": np.zeros_like(items) if side == "item" else items,
+            "user": tf.constant(np.zeros_like(users) if side == "user" else users),
+            "item": tf.constant(np.zeros_like(items) if side == "item" else items),
         }
 
         def mean_answer(b: float) -> float:
             table[0, 0] = b
             layer.assign_table(table.astype(np.float32))
-            return float(np.mean(keras.ops.convert_to_numpy(self(inputs, training=False))))
+            return float(answer(inputs))
 
         low, high = -UNKNOWN_BIAS_BOUND, UNKNOWN_BIAS_BOUND
         if not mean_answer(low) <= target <= mean_answer(high):

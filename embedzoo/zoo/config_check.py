@@ -50,6 +50,10 @@ def _finite(value):
     return _is_real(value), "a finite number"
 
 
+def _unit(value):
+    return _is_real(value) and 0 <= value <= 1, "a number in [0, 1]"
+
+
 def _fraction(value):
     if isinstance(value, list | tuple):
         ok = len(value) > 0 and all(_is_real(v) and 0 <= v < 1 for v in value)
@@ -139,6 +143,7 @@ RANGES = {
     **dict.fromkeys(("negative_ratio", "temperature"), _positive),
     **dict.fromkeys(("sampling_alpha", "ns_exponent", "prior_degree_power"), _finite),
     **dict.fromkeys(("dropout", "embedding_dropout", "id_dropout", "feature_dropout"), _fraction),
+    "feature_shrinkage": _unit,
     "hidden_units": _widths,
     "feature_kinds": _feature_kinds,
     **dict.fromkeys(("hidden_layers", "mlp_layers"), _layers),

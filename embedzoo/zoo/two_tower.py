@@ -117,6 +117,12 @@ class TwoTower(ZooModel):
         recency_weight, recency_power: weight of a training row by its position in its
             user's history, as in ``bpr`` (needs timestamps; ignored without).
         l2: L2 penalty on the id rows a batch uses.
+        feature_shrinkage: a user served from features alone (``recommend_for_features``
+            and its signature) gets the query ``(1 - s) · tower(features) + s · q̄``, ``q̄``
+            the mean query of the training users (the unknown user's). The tower's answer for
+            a feature value comes from the few users who have it; shrinking it towards the
+            population's is what an estimate from a small group needs. 0.5 was chosen on
+            validation users (docs/two_tower.md); 0 serves the tower's answer as it is.
 
     The defaults were chosen on a validation cut of the training part of the ranking
     protocol (docs/two_tower.md), never on its test users.
@@ -149,6 +155,7 @@ class TwoTower(ZooModel):
         recency_weight: float = 10.0,
         recency_power: float = 8.0,
         l2: float = 0.0,
+        feature_shrinkage: float = 0.5,
         **kwargs,
     ):
         super().__init__(user_vocabulary, item_vocabulary, **kwargs)
@@ -167,6 +174,9 @@ class TwoTower(ZooModel):
         self.uniform_negatives = int(uniform_negatives)
         self.recency_weight, self.recency_power = check_recency(recency_weight, recency_power)
         self.l2 = float(l2)
+        self.feature_shrinkage = float(feature_shrinkage)
+        if not 0 <= self.feature_shrinkage <= 1:
+            raise ConfigError(f"feature_shrinkage must lie in [0, 1], got {feature_shrinkage}")
         if self.embedding_dim < 1 or self.feature_dim < 1 or min(self.hidden_units + [1]) < 1:
             raise ConfigError("embedding_dim, feature_dim and hidden_units must be >= 1")
         if not 0 <= self.id_dropout < 1:
@@ -252,6 +262,7 @@ class TwoTower(ZooModel):
             "recency_weight": self.recency_weight,
             "recency_power": self.recency_power,
             "l2": self.l2,
+            "feature_shrinkage": self.feature_shrinkage,
         }
 
     @classmethod
@@ -393,7 +404,8 @@ class TwoTower(ZooModel):
         ``m`` uniform negatives, corrected and divided by the temperature."""
         users, items = inputs["user"], inputs["item"]
         if "negatives" not in inputs:
-            q = self.user_vectors(users, training)
+            # an unknown user scores with the mean query, as in recommend (query_vectors)
+            q = self.user_vectors(users, training) if training else self.query_vectors(users)
             c, bias = self.item_tower(tf.reshape(items, [-1]), training)
             c = tf.reshape(c, [-1, *items.shape[1:], self.embedding_dim])
             if items.shape.rank == 2:
@@ -491,11 +503,14 @@ class TwoTower(ZooModel):
 
     # -- raw features at request time ------------------------------------------------------
     def feature_scores(self, raw: dict):
-        """``[n, items.size]`` scores for users known only by raw features (no id)."""
+        """``[n, items.size]`` scores for users known only by raw features (no id), their
+        queries shrunk towards the mean query by ``feature_shrinkage``."""
         codes = self.user_encoder.codes(raw)
         n = tf.shape(next(iter(codes.values())))[0] if codes else tf.constant(1)
         ids = tf.zeros([n, self.embedding_dim], self.user_ids.compute_dtype)
         q = self._vector("user", ids, codes)[0]
+        s = self.feature_shrinkage
+        q = (1.0 - s) * q + s * tf.cast(self.unknown_query, q.dtype)[None, :]
         vectors, bias = self.item_tower(tf.range(self.items.size))
         scores = tf.matmul(q, vectors, transpose_b=True)
         return scores if bias is None else scores + bias[None, :]

@@ -96,6 +96,31 @@ def test_new_users_are_served_from_their_features(world, featured):
         featured.recommend_for_features({"height": [180]}, k=3)
 
 
+def test_feature_queries_shrink_towards_the_mean_query(featured):
+    """recommend_for_features scores with (1 - s) · tower(features) + s · mean query."""
+
+    def copy(shrinkage):
+        model = type(featured).from_config(
+            {**featured.get_config(), "feature_shrinkage": shrinkage}
+        )
+        model.set_weights(featured.get_weights())
+        return model
+
+    raw = featured.feature_frame("user", {"age": [22, 62]})
+    alone, mean = (copy(s).feature_scores(raw).numpy() for s in (0.0, 1.0))
+    assert featured.feature_shrinkage == 0.5
+    np.testing.assert_allclose(
+        featured.feature_scores(raw).numpy(), 0.5 * (alone + mean), rtol=1e-5, atol=1e-6
+    )
+    # all the way: every feature user gets the unknown user's scores
+    unknown = featured.predict_matrix([10**9], featured.items.ids).to_numpy()[0]
+    np.testing.assert_allclose(mean[0], mean[1], atol=1e-6)
+    np.testing.assert_allclose(mean[0, 1:], unknown, rtol=1e-5, atol=1e-6)
+    assert np.ptp(alone[0] - alone[1]) > 0.1  # the features alone tell the users apart
+    with pytest.raises(ConfigError, match="feature_shrinkage"):
+        copy(1.5)
+
+
 def test_add_items_serves_new_items_from_features_and_exports_them(
     world, featured, tmp_path, saved_model_worker
 ):

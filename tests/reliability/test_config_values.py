@@ -20,6 +20,7 @@ OUT_OF_RANGE = {
     "_positive": 0.0,
     "_finite": float("inf"),
     "_fraction": 1.0,
+    "_unit": 1.5,
     "_layers": [],
     "_widths": [0],
     "_feature_kinds": {"year": "vector"},

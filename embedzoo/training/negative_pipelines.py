@@ -73,6 +73,29 @@ def _positives(model, interactions: Interactions, recency_weight: float, recency
     return users[known], items[known], weights[known]
 
 
+def _time_ordered_items(model, interactions: Interactions):
+    """``(items, position, start)`` for the known rows ``_positives`` keeps: ``items`` every
+    row's model item index in (user, timestamp, item id) order (all rows, unknown items 0),
+    ``position`` each known row's place in that order and ``start`` where its user's block
+    begins (rows in data order without timestamps)."""
+    users, items = encode(model, interactions)
+    if interactions.has_timestamps:
+        order = user_time_item_order(interactions)
+    else:
+        order = np.argsort(interactions.user_index, kind="stable")
+    grouped = interactions.user_index[order]
+    counts = np.bincount(grouped, minlength=interactions.users.size)
+    first = (np.cumsum(counts) - counts).astype(np.int32)
+    position = np.empty(len(order), np.int32)
+    position[order] = np.arange(len(order), dtype=np.int32)
+    start = first[interactions.user_index]
+    known = (users > 0) & (items > 0)
+    earlier = tf.constant(np.where(users > 0, items, 0)[order].astype(np.int32))
+    if known.all():
+        return earlier, position, start
+    return earlier, position[known], start[known]
+
+
 def triplets(
     model,
     interactions: Interactions,
@@ -206,6 +229,7 @@ def in_batch(
     recency_weight: float = 0.0,
     recency_power: float = 1.0,
     user_dropout: float = 0.0,
+    recent_items: int = 0,
     epochs: int = 1,
     first_epoch: int = 0,
     shard: tuple | None = None,
@@ -219,7 +243,10 @@ def in_batch(
     ``recency_weight`` > 0). With ``user_dropout`` > 0 a row's user is dropped with that
     probability (``inputs["user_dropped"]``, 1.0 or 0.0): the model reads it as a user known
     only by features, and its weight is 1, since for such a user every item is what to predict,
-    not the latest ones.
+    not the latest ones. With ``recent_items`` = n > 0, ``inputs["recent"]`` ``[b, n]`` holds
+    each row's user's n items *before* that row in time order (right-aligned, most recent last,
+    0 = no item; all 0 for a dropped user): the history the user had when the row happened, never
+    the row's own item or a later one.
 
     Example:
         >>> from embedzoo.training.negative_pipelines import in_batch
@@ -229,7 +256,12 @@ def in_batch(
         (TensorShape([256]), TensorShape([64]))
     """
     users, items, weights = _positives(model, interactions, recency_weight, recency_power)
-    cols = Rows(user=users, item=items, w=weights)
+    n_recent = int(recent_items)
+    if n_recent:
+        earlier, position, start = _time_ordered_items(model, interactions)
+        cols = Rows(user=users, item=items, w=weights, position=position, start=start)
+    else:
+        cols = Rows(user=users, item=items, w=weights)
     # Uniform over the items these rows reach: an item without training rows (a cold item,
     # served from its features) drawn only ever as a negative would teach the towers that its
     # features are bad.
@@ -243,6 +275,12 @@ def in_batch(
         got = cols.gather(positions)
         x = {"user": got["user"], "item": got["item"], "negatives": tf.gather(pool, pick)}
         w = got["w"]
+        if n_recent:
+            # the row's user's n items before it, right-aligned (most recent last), 0 = none
+            back = got["position"][:, None] - tf.range(n_recent, 0, -1)[None, :]
+            x["recent"] = tf.where(
+                back >= got["start"][:, None], tf.gather(earlier, tf.maximum(back, 0)), 0
+            )
         if user_dropout:
             draw = tf.random.stateless_uniform(
                 tf.shape(positions), seed=tf.random.experimental.stateless_fold_in(s, 1)
@@ -250,6 +288,8 @@ def in_batch(
             dropped = tf.cast(draw < user_dropout, tf.float32)
             x["user_dropped"] = dropped
             w = dropped + (1.0 - dropped) * w
+            if n_recent:  # a dropped user is known by features alone: no history either
+                x["recent"] *= tf.cast(1.0 - dropped, tf.int32)[:, None]
         return x, tf.zeros(tf.shape(positions), tf.float32), w
 
     ds = index_batches(

@@ -122,7 +122,7 @@ RANGES = {
         ),
         _positive_int,
     ),
-    **dict.fromkeys(("min_count", "negative", "seed", "uniform_negatives"), _count),
+    **dict.fromkeys(("min_count", "negative", "seed", "uniform_negatives", "recent_items"), _count),
     **dict.fromkeys(("hs", "sg", "dm", "dbow_words", "cbow_mean", "dm_mean"), _flag),
     **dict.fromkeys(
         (

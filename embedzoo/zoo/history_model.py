@@ -60,6 +60,20 @@ def last_items(users: np.ndarray, items: np.ndarray, num_users: int, n: int) -> 
     return out
 
 
+def continued_histories(old: np.ndarray, new: np.ndarray, n_users: int) -> np.ndarray:
+    """After fine-tuning: ``new`` (``[users, n]``, right-aligned, 0 = empty) with every one of the
+    first ``n_users`` rows that differs from ``old`` continuing the old row: the last ``n``
+    items of the old history followed by the new one."""
+    n = new.shape[1]
+    out = new.copy()
+    changed = np.flatnonzero(np.any(new[:n_users] != old[:n_users], axis=1))
+    for u in changed[changed > 0]:
+        merged = np.concatenate([old[u][old[u] > 0], new[u][new[u] > 0]])[-n:]
+        out[u] = 0
+        out[u, n - len(merged) :] = merged
+    return out
+
+
 class HistoryVectorModel(ZooModel):
     """Base of the gensim-trained models: item vectors + each user's recent items.
 

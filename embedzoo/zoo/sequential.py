@@ -42,7 +42,7 @@ from embedzoo.training.losses import NEXT_ITEM_LOSSES, NextItemLoss
 from embedzoo.training.sequence_pipelines import SAMPLINGS, next_item, time_ordered
 from embedzoo.training.spec import TrainingSpec
 from embedzoo.zoo.base import ZooModel
-from embedzoo.zoo.history_model import last_items
+from embedzoo.zoo.history_model import continued_histories, last_items
 from embedzoo.zoo.retrieval import popularity_share
 
 #: the logit a negative equal to the position's target gets (an accidental hit)
@@ -168,15 +168,8 @@ class SequenceModel(ZooModel):
         """After fine-tuning: a known user whose history the new data changed continues their
         ``previous`` history with it (the last ``max_length`` items of both)."""
         old = keras.ops.convert_to_numpy(previous.user_history)
-        history = keras.ops.convert_to_numpy(self.user_history).copy()
-        changed = np.flatnonzero(np.any(history[:n_users] != old[:n_users], axis=1))
-        for u in changed[changed > 0]:
-            merged = np.concatenate([old[u][old[u] > 0], history[u][history[u] > 0]])
-            row = np.zeros(self.max_length, np.int32)
-            tail = merged[-self.max_length :]
-            row[self.max_length - len(tail) :] = tail
-            history[u] = row
-        self.user_history.assign(history)
+        new = keras.ops.convert_to_numpy(self.user_history)
+        self.user_history.assign(continued_histories(old, new, n_users))
         self.clear_graph_functions()
 
     def history_of(self, user_id) -> np.ndarray:

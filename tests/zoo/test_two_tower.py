@@ -21,6 +21,15 @@ class TestTwoTowerContract(ContractSuite):
     fit_kwargs = {"epochs": 3, "batch_size": 64, "learning_rate": 0.01}
 
 
+class TestTwoTowerRecentItemsContract(ContractSuite):
+    """The query tower pooling each user's recent items (a weight the model grows, saves and
+    exports with its users)."""
+
+    model_name = "two_tower"
+    config = {**SMALL, "recent_items": 3}
+    fit_kwargs = {"epochs": 3, "batch_size": 64, "learning_rate": 0.01}
+
+
 def genre_world(n_users=60, n_items=60, cold=10, seed=0):
     """Users and items of two genres ("Noir", "Musical"); users consume items of their own
     genre. The last ``cold`` items have features but no interactions. Users have an ``age``
@@ -96,8 +105,8 @@ def test_new_users_are_served_from_their_features(world, featured):
         featured.recommend_for_features({"height": [180]}, k=3)
 
 
-def test_feature_queries_shrink_towards_the_mean_query(featured):
-    """recommend_for_features scores with (1 - s) · tower(features) + s · mean query."""
+def test_feature_users_are_shrunk_towards_log_popularity(featured, world):
+    """recommend_for_features scores with (1 - s) · q · c / temperature + s · log share."""
 
     def copy(shrinkage):
         model = type(featured).from_config(
@@ -107,15 +116,18 @@ def test_feature_queries_shrink_towards_the_mean_query(featured):
         return model
 
     raw = featured.feature_frame("user", {"age": [22, 62]})
-    alone, mean = (copy(s).feature_scores(raw).numpy() for s in (0.0, 1.0))
+    alone, prior = (copy(s).feature_scores(raw).numpy() for s in (0.0, 1.0))
     assert featured.feature_shrinkage == 0.5
     np.testing.assert_allclose(
-        featured.feature_scores(raw).numpy(), 0.5 * (alone + mean), rtol=1e-5, atol=1e-6
+        featured.feature_scores(raw).numpy(), 0.5 * (alone + prior), rtol=1e-5, atol=1e-5
     )
-    # all the way: every feature user gets the unknown user's scores
-    unknown = featured.predict_matrix([10**9], featured.items.ids).to_numpy()[0]
-    np.testing.assert_allclose(mean[0], mean[1], atol=1e-6)
-    np.testing.assert_allclose(mean[0, 1:], unknown, rtol=1e-5, atol=1e-6)
+    # all the way: every feature user gets the log of the items' add-one smoothed share
+    data, _, _ = world
+    counts = data.frame.item.value_counts().reindex(featured.items.ids).fillna(0).to_numpy()
+    share = (counts + 1) / (counts.sum() + featured.items.size)
+    np.testing.assert_allclose(prior[0], prior[1], atol=1e-6)
+    np.testing.assert_allclose(prior[0, 1:], np.log(share), rtol=1e-5)
+    assert np.isfinite(prior[0, -1])  # an item without training rows keeps a finite prior
     assert np.ptp(alone[0] - alone[1]) > 0.1  # the features alone tell the users apart
     with pytest.raises(ConfigError, match="feature_shrinkage"):
         copy(1.5)
@@ -287,3 +299,56 @@ def test_training_ids_without_features_are_reported_and_read_as_unknown(world):
     codes = np.asarray(model.item_codes[0])  # genres
     assert not np.any(codes[model.items.lookup([1, 2, 3])])  # no row: unknown (code 0)
     assert np.any(codes[model.items.lookup([4])])
+
+
+def chain_world(n_users=80, n_items=40, length=12, seed=0):
+    """Each user watches ``length`` consecutive items (mod ``n_items``) from a random start, in
+    order: the next item is the one after the user's last, which only the order tells."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for u in range(n_users):
+        start = int(rng.integers(n_items))
+        rows += [(u + 1, (start + t) % n_items + 1, 10**9 + 1000 * u + t) for t in range(length)]
+    frame = pd.DataFrame(rows, columns=["user", "item", "timestamp"])
+    return datasets.Interactions.from_frame(frame)
+
+
+def test_recent_items_are_each_rows_earlier_items_in_time_order():
+    from embedzoo.training.negative_pipelines import in_batch
+
+    data = chain_world(n_users=5, length=6)
+    model = zoo.build("two_tower", data, seed=0, recent_items=4, **SMALL)
+    model.remember(data)
+    ds = in_batch(model, data, batch_size=30, shuffle=True, recent_items=4)
+    x, _, _ = next(iter(ds))
+    frame = data.frame.sort_values("timestamp")
+    rows = zip(x["user"].numpy(), x["item"].numpy(), x["recent"].numpy(), strict=True)
+    for user, item, recent in rows:
+        raw_user, raw_item = model.users.ids[user - 1], model.items.ids[item - 1]
+        seq = frame[frame.user == raw_user].item.tolist()
+        before = seq[: seq.index(raw_item)][-4:]  # never the row's own item or a later one
+        want = [0] * (4 - len(before)) + model.items.lookup(before).tolist()
+        assert recent.tolist() == want
+    # serving reads each user's last 4 training items
+    last = model.user_recent.numpy()[model.users.lookup([1])[0]]
+    assert model.items.ids[last - 1].tolist() == frame[frame.user == 1].item.tolist()[-4:]
+
+
+def test_recent_items_let_the_query_follow_the_users_order():
+    data = chain_world()
+    truth = {u: g.item.iloc[-1] % 40 + 1 for u, g in data.frame.groupby("user")}
+    users = np.array(sorted(truth))
+    hits = {}
+    for recent in (0, 2):
+        model = zoo.build(  # no recency weights: only the history may tell the order
+            "two_tower", data, seed=0, recent_items=recent, uniform_negatives=0, recency_weight=0,
+            **SMALL,
+        )  # fmt: skip
+        training.fit(model, data, epochs=40, batch_size=128, learning_rate=0.02, seed=0, verbose=0)
+        ids, _ = model.recommend(users, k=1)
+        hits[recent] = float(np.mean(ids[:, 0] == [truth[u] for u in users]))
+    # ids alone know which block of items a user saw, not its end: the item after it and the
+    # one before it look alike to them (0.4 measured); the last items tell them apart (1.0)
+    assert hits[2] > 0.9 and hits[0] < 0.6, hits
+    # a user known by features alone, or unknown, has no history: the pooled part is zeros
+    np.testing.assert_array_equal(model.user_recent.numpy()[0], np.zeros(2, np.int32))

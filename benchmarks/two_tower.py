@@ -2,8 +2,10 @@
 
     python benchmarks/two_tower.py                    # every case
     python benchmarks/two_tower.py --case cold_items  # one case
+    python benchmarks/two_tower.py --case warm --seed 1  # another seed for the models
 
-Cases (each in its own process, so peak RSS is the case's own; defaults, seed 0):
+Cases (each in its own process, so peak RSS is the case's own; defaults, seed 0 unless
+``--seed``; the held-out sets stay those of seed 0):
 - ``warm``: the ranking protocol (k-core > 5, each user's last 10% by time held out):
   full-ranking NDCG@10 / Recall@10 of ``two_tower`` (defaults, and with ``recent_items`` 10)
   and ``bpr`` trained in the same run, fit seconds, training examples/s.
@@ -62,9 +64,10 @@ def list_metrics(ranked, relevant, k: int = 10) -> dict:
 def fitted(name: str, train, **config):
     from embedzoo import training, zoo
 
-    model = zoo.build(name, train, seed=0, **config)
+    seed = int(os.environ.get("EMBEDZOO_BENCH_SEED", "0"))  # --seed
+    model = zoo.build(name, train, seed=seed, **config)
     start = time.perf_counter()
-    training.fit(model, train, seed=0, verbose=0)
+    training.fit(model, train, seed=seed, verbose=0)
     return model, time.perf_counter() - start
 
 
@@ -262,8 +265,10 @@ def case_synthetic25m() -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--case", choices=CASES, action="append")
+    parser.add_argument("--seed", type=int, default=0, help="seeds every build and fit")
     parser.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    os.environ["EMBEDZOO_BENCH_SEED"] = str(args.seed)  # the case processes inherit it
     cases = args.case or list(CASES)
     if args.in_process:
         print(json.dumps(globals()[f"case_{cases[0]}"]()))

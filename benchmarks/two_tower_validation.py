@@ -5,7 +5,7 @@
     python benchmarks/two_tower_validation.py cold_items '{}' '{"feature_dropout": 0}'
 
 Each JSON argument is a config (fit settings ``epochs``, ``batch_size``, ``learning_rate`` go
-to ``fit``); seed 0. No split here reads the test rows of ``benchmarks/two_tower.py``:
+to ``fit``; ``seed``, default 0, seeds the build and the fit). No split here reads the test rows of ``benchmarks/two_tower.py``:
 
 - ``warm``: ``ranking_protocol`` applied again to the protocol's training part; full NDCG@10 /
   Recall@10 on that inner cut (``{"model": "bpr"}`` trains bpr instead).
@@ -35,9 +35,10 @@ def fitted(name: str, train, config: dict):
 
     config = dict(config)
     fit = {k: config.pop(k) for k in list(config) if k in FIT_KEYS}
-    model = zoo.build(config.pop("model", name), train, seed=0, **config)
+    seed = config.pop("seed", 0)
+    model = zoo.build(config.pop("model", name), train, seed=seed, **config)
     start = time.perf_counter()
-    training.fit(model, train, seed=0, verbose=0, **fit)
+    training.fit(model, train, seed=seed, verbose=0, **fit)
     return model, round(time.perf_counter() - start, 1)
 
 

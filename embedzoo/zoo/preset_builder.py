@@ -212,7 +212,20 @@ def rebuild(model_names: list[str] | None = None, cache_dir=None) -> list[preset
 
 
 def main(argv=None) -> int:
-    names = list(argv if argv is not None else sys.argv[1:])
+    import argparse
+
+    from embedzoo.zoo.registry import list_models
+
+    parser = argparse.ArgumentParser(
+        prog="python -m embedzoo.zoo.preset_builder",
+        description="Rebuild the bundled presets (all, or those of the named models) and the"
+        " manifest.",
+    )
+    parser.add_argument("models", nargs="*", help="model names (default: every recipe)")
+    names = parser.parse_args(argv if argv is not None else sys.argv[1:]).models
+    unknown = sorted(set(names) - set(list_models()))
+    if unknown:
+        parser.error(f"unknown model(s) {unknown}; registered: {', '.join(list_models())}")
     rebuild(names or None)
     return 0
 

@@ -156,3 +156,10 @@ def test_loading_never_runs_code_from_a_file(tmp_path):
     keras.Model(inputs, outputs).save(path)
     with pytest.raises(DataError, match="cannot load"):
         zoo.load_model(path)
+
+
+def test_preset_builder_refuses_unknown_model_names_before_building(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        preset_builder.main(["two_tower", "nope"])
+    assert stopped.value.code == 2
+    assert "unknown model(s) ['nope']" in capsys.readouterr().err
